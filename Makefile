@@ -1,0 +1,59 @@
+# Hub dei Talenti: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgresql lint venv deps translations translations-update bench clean help
+
+help:
+	@echo "make run    - set up everything and serve the demo on http://$(HOST):$(PORT)"
+	@echo "make test   - lint and run the whole suite on SQLite and on PostgreSQL"
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "ERROR: $(PYTHON) is required (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip check
+	touch $@
+
+venv deps: $(VENV)/.installed
+
+translations: deps
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+translations-update: deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+run: deps translations
+	$(BIN)/flask db upgrade
+	HUB_DEMO=$${HUB_DEMO:-1} $(BIN)/flask seed-demo
+	@echo "Intranet su http://$(HOST):$(PORT)  (Ctrl+C per fermare)"
+	HUB_DEMO=$${HUB_DEMO:-1} $(BIN)/flask run --host $(HOST) --port $(PORT) --no-reload
+
+lint: deps
+	$(BIN)/ruff check app tests tools wsgi.py
+
+test: deps translations lint
+	bash tools/system-deps.sh
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tools/check-postgres.py
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+test-sqlite: deps
+	HUB_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: deps
+	HUB_TEST_DB=postgresql TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

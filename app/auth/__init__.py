@@ -1,0 +1,7 @@
+"""Sign-in, sign-out, password change and reset."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.auth import routes  # noqa: E402,F401

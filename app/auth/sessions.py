@@ -1,0 +1,85 @@
+"""Server-side sessions behind Flask-Login: the cookie carries a token, the row decides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, current_app, session
+from flask_login import LoginManager, login_user, logout_user
+
+from app.extensions import db
+from app.models import User, UserSession
+from app.models.base import utcnow
+from app.models.user import hash_token, new_token
+
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def load_user_from_token(token: str) -> User | None:
+    """Flask-Login's user_loader: a live, unexpired, unrevoked session row."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        row.revoked_at = now
+        db.session.commit()
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        db.session.execute(
+            sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
+        )
+        db.session.commit()
+    user = row.user
+    user.current_session_token = token
+    return user
+
+
+def start_session(user: User) -> None:
+    """Open a new server-side session and bind it to a fresh cookie (no fixation)."""
+    token = new_token()
+    db.session.add(UserSession(token_hash=hash_token(token), user_id=user.id))
+    user.last_login_at = utcnow()
+    db.session.commit()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    user.current_session_token = token
+    login_user(user, remember=False)
+
+
+def end_session(user: User) -> None:
+    """Revoke the current session row, then clear the cookie."""
+    token = getattr(user, "current_session_token", None)
+    if token:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def revoke_all_sessions(user_id: int) -> int:
+    """Revoke every open session of an account (password change, deactivation)."""
+    result = db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    """Bind Flask-Login with our loader; the policy hook does the redirecting."""
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_from_token)

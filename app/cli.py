@@ -1,0 +1,71 @@
+"""Command-line tools: `flask seed-demo`, `flask create-admin`, `flask send-outbox`."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from app.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Load the partner network; with HUB_DEMO=1 also the demo people (idempotent)."""
+        from app import seed
+        from app.auth.services import hash_password
+
+        orgs = seed.seed_network()
+        if current_app.config["HUB_DEMO"]:
+            seed.seed_demo_people(orgs, hash_password(seed.DEMO_PASSWORD))
+            for hook in SEED_HOOKS:
+                hook(orgs)
+        db.session.commit()
+        click.echo(f"Rete caricata: {len(orgs)} organizzazioni.")
+        if current_app.config["HUB_DEMO"]:
+            click.echo(f"Account dimostrativi (password: {seed.DEMO_PASSWORD}):")
+            for email, _name, role, org in seed.DEMO_ACCOUNTS:
+                click.echo(f"  {email:<24} {role:<18} {org}")
+        else:
+            click.echo("HUB_DEMO non attivo: nessun account dimostrativo creato.")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", prompt=True)
+    @click.option("--name", prompt="Nome e cognome")
+    @click.password_option()
+    def create_admin(email: str, name: str, password: str):
+        """Create an Ufficio di Piano administrator (first installation)."""
+        from app import seed
+        from app.auth.services import hash_password, normalise_email, validate_new_password
+        from app.domain.errors import Invalid
+        from app.models import Organisation, Role, User
+
+        orgs = seed.seed_network()
+        try:
+            validate_new_password(password)
+        except Invalid as error:
+            raise click.ClickException(error.message) from None
+        if db.session.scalar(sa.select(User).where(User.email == normalise_email(email))):
+            raise click.ClickException("Esiste già un account con questo indirizzo.")
+        office = orgs["Ufficio di Piano"]
+        assert isinstance(office, Organisation)
+        db.session.add(User(email=normalise_email(email), full_name=name, role=Role.ADMIN,
+                            organisation_id=office.id, password_hash=hash_password(password)))
+        db.session.commit()
+        click.echo("Amministratore creato.")
+
+    @app.cli.command("send-outbox")
+    @click.option("--limit", default=200, show_default=True)
+    def send_outbox(limit: int):
+        """Deliver queued e-mail (run every minute from cron or a systemd timer)."""
+        from app import mail
+
+        sent = mail.deliver_pending(limit)
+        click.echo(f"Messaggi inviati: {sent}")
+
+
+# Later areas register functions(orgs) that add their demo data.
+SEED_HOOKS: list = []

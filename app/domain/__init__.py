@@ -1,0 +1,1 @@
+"""Pure domain logic: no Flask imports, unit-tested without an app."""

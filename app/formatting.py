@@ -1,0 +1,89 @@
+"""Jinja filters: Italian dates (gg/mm/aaaa), 24-hour times, Europe/Rome."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_babel import gettext as _
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+def to_local(value: datetime) -> datetime:
+    """An aware UTC instant as Europe/Rome local time."""
+    return value.astimezone(ROME)
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return value.strftime("%d/%m/%Y")
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = to_local(value)
+    return value.strftime("%H:%M")
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_date(value)} {format_time(value)}"
+
+
+def weekday_name(index: int) -> str:
+    """Monday = 0, in the interface language."""
+    names = [_("lunedì"), _("martedì"), _("mercoledì"), _("giovedì"), _("venerdì"), _("sabato"), _("domenica")]
+    return names[index]
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters."""
+    app.add_template_filter(format_date, "date_it")
+    app.add_template_filter(format_time, "time_it")
+    app.add_template_filter(format_datetime, "datetime_it")
+    app.add_template_filter(weekday_name, "weekday")
+    register_globals(app)
+
+
+def role_label(role: str) -> str:
+    """The role's name in the interface language."""
+    labels = {
+        "admin": _("Amministrazione (Ufficio di Piano)"),
+        "coordinator": _("Coordinamento"),
+        "operator": _("Operatore di sportello"),
+        "tutor": _("Tutor"),
+        "municipal_contact": _("Referente comunale"),
+        "observer": _("Osservatore (monitoraggio)"),
+    }
+    return labels.get(role, role)
+
+
+def organisation_kind_label(kind: str) -> str:
+    """The partner kind's name in the interface language."""
+    labels = {
+        "municipality": _("Comune"),
+        "association": _("Associazione"),
+        "foundation": _("Fondazione"),
+        "metropolitan_authority": _("Città metropolitana"),
+        "district_office": _("Ufficio di Piano"),
+    }
+    return labels.get(kind, kind)
+
+
+def register_globals(app: Flask) -> None:
+    """Template globals shared by every page."""
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(
+        current_locale=lambda: str(get_locale() or "it"),
+        role_label=role_label,
+        organisation_kind_label=organisation_kind_label,
+    )

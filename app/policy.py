@@ -1,0 +1,188 @@
+"""Access policy: the one place that says which role may do what, on which object.
+
+Every endpoint declares its access with `@public` or `@requires(permission)`;
+`enforce_declared_access` (a before_request hook) refuses any endpoint that
+declares nothing, so a forgotten declaration fails closed. Object-level rules
+live here too, as `can_*` questions and `scoped_*` query filters, so views never
+test roles themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Organisation, Role, User
+
+ADMIN, COORD, OPER, TUTOR, MUNI, OBS = (
+    Role.ADMIN,
+    Role.COORDINATOR,
+    Role.OPERATOR,
+    Role.TUTOR,
+    Role.MUNICIPAL_CONTACT,
+    Role.OBSERVER,
+)
+EVERYONE = frozenset(Role.ALL)
+
+# Permission -> roles that hold it. The object-level scope of each role is
+# decided by the can_*/scoped_* functions below (BRIEF, "What each may do").
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Own account: every signed-in person.
+    "account.self": EVERYONE,
+    "dashboard.view": EVERYONE,
+    # Partners, users, desks.
+    "partners.view": frozenset({ADMIN, COORD}),
+    "partners.manage": frozenset({ADMIN}),
+    "users.view": frozenset({ADMIN, COORD}),
+    "users.manage": frozenset({ADMIN, COORD}),
+    "audit.read": frozenset({ADMIN}),
+}
+
+PUBLIC = "public"
+
+# Which roles each role may hand out when managing users.
+ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
+    ADMIN: Role.ALL,
+    COORD: (COORD, OPER, TUTOR),
+}
+
+
+def has_permission(user, permission: str) -> bool:
+    """True when the user's role holds the permission (no object check)."""
+    if permission == PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        return user.role in PERMISSIONS[permission]
+    except KeyError:
+        raise LookupError(f"unknown permission {permission!r}") from None
+
+
+def public(view: Callable) -> Callable:
+    """Declare a view open to everyone, signed in or not."""
+    view.access = PUBLIC  # type: ignore[attr-defined]
+    return view
+
+
+def requires(permission: str) -> Callable[[Callable], Callable]:
+    """Declare the permission a view needs; checked by enforce_declared_access."""
+    if permission not in PERMISSIONS:
+        raise LookupError(f"unknown permission {permission!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        wrapped.access = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+def declared_access(endpoint: str | None) -> str | None:
+    """The permission an endpoint declares, or None when it declares nothing."""
+    if endpoint is None:
+        return None
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def enforce_declared_access():
+    """before_request: the same check for full pages and htmx fragments."""
+    if request.endpoint is None:  # 404/405 are answered by the router
+        return None
+    access = declared_access(request.endpoint)
+    if access is None:
+        current_app.logger.error("endpoint %s declares no access policy", request.endpoint)
+        abort(403)
+    if access == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        login_url = url_for("auth.login", next=_safe_next_target())
+        if _is_htmx():
+            response = current_app.response_class(status=401)
+            response.headers["HX-Redirect"] = login_url
+            return response
+        if request.method != "GET":
+            abort(401)
+        return redirect(login_url)
+    if not has_permission(current_user, access):
+        abort(403)
+    return None
+
+
+def _safe_next_target() -> str | None:
+    """The path to come back to after sign-in (same-site paths only)."""
+    if request.method != "GET" or _is_htmx():
+        return None
+    return request.full_path.rstrip("?") if request.query_string else request.path
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site absolute paths are accepted as `next=` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return "\\" not in target and "\n" not in target and "\r" not in target
+
+
+# --- Users -----------------------------------------------------------------
+
+def scoped_users(query: sa.Select, user) -> sa.Select:
+    """Filter a User query to the accounts the user may see."""
+    if user.role == ADMIN:
+        return query
+    if user.role == COORD:
+        return query.where(User.organisation_id == user.organisation_id)
+    return query.where(sa.false())
+
+
+def can_manage_user(actor, target: User) -> bool:
+    """Admin manages everyone; a coordinator the non-admin staff of their organisation."""
+    if actor.role == ADMIN:
+        return True
+    if actor.role == COORD:
+        return target.organisation_id == actor.organisation_id and target.role in ASSIGNABLE_ROLES[COORD]
+    return False
+
+
+def assignable_roles(actor) -> tuple[str, ...]:
+    """Roles the actor may give to an account."""
+    return ASSIGNABLE_ROLES.get(actor.role, ())
+
+
+def assignable_organisations(actor) -> list[Organisation]:
+    """Organisations the actor may place an account in."""
+    query = sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
+    if actor.role != ADMIN:
+        query = query.where(Organisation.id == actor.organisation_id)
+    return list(db.session.scalars(query))
+
+
+def get_user_or_404(user_id: int, actor) -> User:
+    """Load an account the actor may manage; 404 when out of scope (no existence leak)."""
+    target = db.session.scalar(scoped_users(sa.select(User), actor).where(User.id == user_id))
+    if target is None or not can_manage_user(actor, target):
+        abort(404)
+    return target
+
+
+# --- Organisations --------------------------------------------------------
+
+def scoped_organisations(query: sa.Select, user) -> sa.Select:
+    """Filter an Organisation query to those the user may see in admin screens."""
+    if user.role == ADMIN:
+        return query
+    return query.where(Organisation.id == user.organisation_id)

@@ -1,0 +1,212 @@
+"""Shared fixtures: a migrated database per run (SQLite or PostgreSQL), the app, clients, factories.
+
+Choose the database with HUB_TEST_DB=sqlite (default) or HUB_TEST_DB=postgresql;
+TEST_DATABASE_URL points at a PostgreSQL database we may connect to in order to
+create (and afterwards drop) a private database for this run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.config import TestingConfig
+from app.extensions import db
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEMO_PASSWORD = "hub-demo-2026"
+
+
+def _pg_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """A fresh, migrated database for this test run; dropped at the end."""
+    kind = os.environ.get("HUB_TEST_DB", "sqlite")
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub-test.db'}"
+        _migrate(url)
+        yield url
+        return
+    if kind != "postgresql":
+        raise pytest.UsageError(f"HUB_TEST_DB must be sqlite or postgresql, not {kind!r}")
+    admin_url = _pg_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
+    name = f"hub_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin_engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        # In CI an unreachable database is a failure, never a skip.
+        pytest.exit(f"PostgreSQL at {admin_url.render_as_string(hide_password=True)} is unreachable: {exc}", 3)
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+def _migrate(url: str) -> None:
+    """Build the schema through the migrations, as production does."""
+    from flask_migrate import upgrade
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _clean(app) -> None:
+    """Empty every table so each test starts from a blank database."""
+    with app.app_context():
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f'DELETE FROM "{table}"'))
+                has_seq = conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+                if has_seq:
+                    conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+
+
+class HubClient(FlaskClient):
+    """Test client that sends the CSRF token with every unsafe request, like our pages do."""
+
+    send_csrf = True
+
+    def csrf_token(self) -> str:
+        """The token the app would put in this client's pages."""
+        html = self.get("/accessibilita").get_data(as_text=True)
+        match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+        assert match, "no CSRF token in the page"
+        return match.group(1)
+
+    def open(self, *args, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        csrf = kwargs.pop("csrf", self.send_csrf)
+        if csrf and method in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url):
+    """The app bound to this run's database, emptied before each test."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    app.test_client_class = HubClient
+    _clean(app)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    ctx.pop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> HubClient:
+    """A browser-like client without a session."""
+    return app.test_client()
+
+
+@pytest.fixture
+def network(app):
+    """The real partner network from BRIEF, by short name."""
+    from app import seed
+
+    orgs = seed.seed_network()
+    db.session.commit()
+    return orgs
+
+
+@pytest.fixture
+def make_org(app):
+    """Factory: an organisation with sensible defaults."""
+    from app.models import Organisation
+
+    counter = {"n": 0}
+
+    def make(**overrides) -> Organisation:
+        counter["n"] += 1
+        values = dict(name=f"Organizzazione di prova {counter['n']}", short_name=f"Org {counter['n']}",
+                      kind="association")
+        values.update(overrides)
+        org = Organisation(**values)
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+ROLE_HOME_ORG = {
+    "admin": "Ufficio di Piano",
+    "coordinator": "Students Lab",
+    "operator": "Students Lab",
+    "tutor": "Students Lab",
+    "municipal_contact": "Rodano",
+    "observer": "Città Metropolitana",
+}
+
+
+@pytest.fixture
+def make_user(app, network):
+    """Factory: a user of a role, in that role's usual organisation unless given."""
+    from app.auth.services import hash_password
+    from app.models import User
+
+    counter = {"n": 0}
+
+    def make(role: str = "operator", organisation=None, password: str = DEMO_PASSWORD, **overrides) -> User:
+        counter["n"] += 1
+        org = organisation or network[ROLE_HOME_ORG[role]]
+        values = dict(email=f"{role}{counter['n']}@prova.test", full_name=f"Persona {role} {counter['n']}",
+                      role=role, organisation_id=org.id, password_hash=hash_password(password))
+        values.update(overrides)
+        user = User(**values)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def login(client: HubClient, email: str, password: str = DEMO_PASSWORD):
+    """Sign a client in through the real form; returns the response."""
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Sign the client in as a new user of a role; returns that user."""
+
+    def do(role: str, **overrides):
+        user = make_user(role, **overrides)
+        response = login(client, user.email)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return user
+
+    return do
+
+
+def htmx(**headers) -> dict:
+    """Headers of a request sent by htmx."""
+    return {"HX-Request": "true", **headers}
