@@ -51,11 +51,13 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.desks import bp as desks_bp
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(desks_bp)
 
     from app import cli
 

@@ -11,6 +11,7 @@ from app.policy import declared_access, has_permission
 # (endpoint, label). Later areas append their entries in order.
 NAV_ITEMS: list[tuple[str, object]] = [
     ("main.dashboard", _l("Cruscotto")),
+    ("desks.index", _l("Sportelli e orari")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),
 ]

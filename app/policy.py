@@ -41,6 +41,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.view": frozenset({ADMIN, COORD}),
     "users.manage": frozenset({ADMIN, COORD}),
     "audit.read": frozenset({ADMIN}),
+    # --- Desks and opening hours (issue 4) ---
+    "desks.view": EVERYONE,
+    "desks.manage": frozenset({ADMIN}),
+    "hours.edit": frozenset({ADMIN, OPER}),
+    "availability.edit": frozenset({ADMIN, COORD, OPER}),
+    "feeds.manage": frozenset({ADMIN}),
 }
 
 PUBLIC = "public"

@@ -78,7 +78,7 @@ def _clean(app) -> None:
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             else:
                 for table in tables:
-                    conn.execute(sa.text(f'DELETE FROM "{table}"'))
+                    conn.execute(sa.text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names from metadata
                 has_seq = conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
                 if has_seq:
                     conn.execute(sa.text("DELETE FROM sqlite_sequence"))

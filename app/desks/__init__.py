@@ -1,0 +1,7 @@
+"""Desks (sportelli): opening hours, closures, tutor availability, calendars and feeds."""
+
+from flask import Blueprint
+
+bp = Blueprint("desks", __name__)
+
+from app.desks import routes  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Desk routes (filled in by the desks issue)."""
