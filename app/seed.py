@@ -9,27 +9,28 @@ from app.models import Organisation, OrganisationKind, Role, User
 
 K = OrganisationKind
 
-# name, short name, kind, ISTAT code, role in the programme, lead partner
+# ISTAT codes are left empty on purpose: the Ufficio di Piano fills them in from the
+# official ISTAT list (Partner screen) rather than the demo guessing them.
 NETWORK: list[dict] = [
     dict(name="Ufficio di Piano — Distretto Sociale Est Milano", short_name="Ufficio di Piano",
          kind=K.DISTRICT_OFFICE, istat_code=None,
          role_in_programme="Coordinamento e monitoraggio del progetto per il capofila",
          address="via C. Cattaneo 1, 20096 Pioltello (MI)", email="ufficiodipiano3@comune.pioltello.mi.it",
          phone="02 92366130"),
-    dict(name="Comune di Pioltello", short_name="Pioltello", kind=K.MUNICIPALITY, istat_code="015175",
+    dict(name="Comune di Pioltello", short_name="Pioltello", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Capofila, sede dell'Ufficio di Piano", is_lead=True,
          address="via C. Cattaneo 1, 20096 Pioltello (MI)"),
-    dict(name="Comune di Vimodrone", short_name="Vimodrone", kind=K.MUNICIPALITY, istat_code="015242",
+    dict(name="Comune di Vimodrone", short_name="Vimodrone", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Sportelli sul proprio territorio"),
-    dict(name="Comune di Segrate", short_name="Segrate", kind=K.MUNICIPALITY, istat_code="015205",
+    dict(name="Comune di Segrate", short_name="Segrate", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Sportelli sul proprio territorio"),
-    dict(name="Comune di Rodano", short_name="Rodano", kind=K.MUNICIPALITY, istat_code="015185",
+    dict(name="Comune di Rodano", short_name="Rodano", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Sportelli sul proprio territorio"),
-    dict(name="Comune di Gessate", short_name="Gessate", kind=K.MUNICIPALITY, istat_code="015106",
+    dict(name="Comune di Gessate", short_name="Gessate", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Sportelli sul proprio territorio"),
     dict(name="Comune di Cassina de' Pecchi", short_name="Cassina de' Pecchi", kind=K.MUNICIPALITY,
-         istat_code="015059", role_in_programme="Sportelli sul proprio territorio"),
-    dict(name="Comune di Bussero", short_name="Bussero", kind=K.MUNICIPALITY, istat_code="015036",
+         istat_code=None, role_in_programme="Sportelli sul proprio territorio"),
+    dict(name="Comune di Bussero", short_name="Bussero", kind=K.MUNICIPALITY, istat_code=None,
          role_in_programme="Sportelli sul proprio territorio"),
     dict(name="Associazione Students Lab", short_name="Students Lab", kind=K.ASSOCIATION, istat_code=None,
          role_in_programme="Orientamento, tutoraggio, peer-to-peer"),
