@@ -1,7 +1,29 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from app.models.desk import (
+    ABSENCE_KINDS,
+    DESK_SERVICES,
+    AvailabilityInterval,
+    Closure,
+    ClosureScope,
+    Desk,
+    DeskService,
+    ExtraOpening,
+    FeedScope,
+    FeedToken,
+    OpeningSchedule,
+    ScheduleInterval,
+    TutorAbsence,
+    TutorAvailability,
+    desk_operators,
+    desk_tutors,
+)
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
 from app.models.user import Role, User, UserSession
 
-__all__ = ["Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession"]
+__all__ = [
+    "ABSENCE_KINDS", "DESK_SERVICES", "AvailabilityInterval", "Closure", "ClosureScope", "Desk", "DeskService",
+    "ExtraOpening", "FeedScope", "FeedToken", "OpeningSchedule", "ScheduleInterval", "TutorAbsence",
+    "TutorAvailability", "desk_operators", "desk_tutors",
+    "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession"]

@@ -36,6 +36,17 @@ class Organisation(db.Model):
         sa.CheckConstraint(
             "istat_code IS NULL OR kind = 'municipality'", name="istat_only_for_towns"
         ),
+        # Patron-saint day (a local holiday): month and day both set or both empty.
+        sa.CheckConstraint(
+            "(patron_month IS NULL) = (patron_day IS NULL)", name="patron_day_complete"
+        ),
+        sa.CheckConstraint(
+            "patron_month IS NULL OR (patron_month BETWEEN 1 AND 12 AND patron_day BETWEEN 1 AND 31)",
+            name="patron_day_range",
+        ),
+        sa.CheckConstraint(
+            "patron_month IS NULL OR kind = 'municipality'", name="patron_only_for_towns"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +60,10 @@ class Organisation(db.Model):
     phone: Mapped[str] = mapped_column(sa.String(40), default="")
     website: Mapped[str] = mapped_column(sa.String(200), default="")
     is_lead: Mapped[bool] = mapped_column(default=False)
+    # Municipalities only; left empty unless the town confirms it (never guessed).
+    patron_saint: Mapped[str | None] = mapped_column(sa.String(80))
+    patron_month: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    patron_day: Mapped[int | None] = mapped_column(sa.SmallInteger)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
