@@ -9,6 +9,7 @@ missing or duplicated hour.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -146,13 +147,11 @@ Span = tuple[int, int]
 
 def _to_seconds(moment: datetime, *, round_up: bool = False) -> int:
     """An aware instant as epoch seconds (sub-second parts rounded down, or up when asked)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    if moment.tzinfo is None:
         raise ValueError(f"naive datetime not allowed: {moment!r}")
-    delta = moment - _EPOCH
-    seconds = delta.days * _DAY + delta.seconds
-    if round_up and delta.microseconds:
-        seconds += 1
-    return seconds
+    stamp = moment.timestamp()
+    seconds = math.floor(stamp)
+    return seconds + 1 if round_up and stamp != seconds else seconds
 
 
 def _to_datetime(seconds: int) -> datetime:
@@ -489,30 +488,41 @@ def bookable_slots(
     if not desk_open or desk_open[-1][1] <= earliest:
         return []
 
+    candidates = []
+    for tutor in tutors:
+        if tutor_id is not None and tutor.tutor_id != tutor_id:
+            continue
+        schedules = [schedule for desk_id, schedule in tutor.availability if desk_id == desk.desk_id]
+        if schedules:
+            candidates.append((tutor, schedules))
+    if not candidates:
+        return []
+    wanted = {tutor.tutor_id for tutor, _ in candidates}
+
     desk_busy: list[Span] = []
     tutor_busy: dict[int, list[Span]] = {}
     person_busy: list[Span] = []
     for item in busy:
+        at_desk = item.desk_id == desk.desk_id
+        of_tutor = item.tutor_id in wanted
+        of_person = young_person_id is not None and item.young_person_id == young_person_id
+        if not (at_desk or of_tutor or of_person):
+            continue  # checked before converting: most appointments are elsewhere
         span = _busy_span(item)
         if span[1] <= low - buffer or span[0] >= high + buffer:
             continue
-        if item.desk_id == desk.desk_id:
+        if at_desk:
             desk_busy.append(span)
-        if item.tutor_id is not None:
+        if of_tutor:
             tutor_busy.setdefault(item.tutor_id, []).append(span)
-        if young_person_id is not None and item.young_person_id == young_person_id:
+        if of_person:
             person_busy.append(span)
     blocked_for_all = _full_spans(desk_busy, desk.rooms)
     if person_busy:
         blocked_for_all = _merge(blocked_for_all + [(s - buffer, e + buffer) for s, e in person_busy])
 
     slots: list[tuple[int, int, int]] = []
-    for tutor in tutors:
-        if tutor_id is not None and tutor.tutor_id != tutor_id:
-            continue
-        schedules = [schedule for desk_id, schedule in tutor.availability if desk_id == desk.desk_id]
-        if not schedules:
-            continue
+    for tutor, schedules in candidates:
         available = _intersect(desk_open, _weekly_spans(schedules, start, end))
         if tutor.absences and available:
             absences = _merge([(_to_seconds(a.start), _to_seconds(a.end, round_up=True)) for a in tutor.absences])
