@@ -1,5 +1,13 @@
 """All models, imported here so Alembic and the app see every table."""
 
+from app.models.appointment import (
+    CANCELLED_BY,
+    MODES,
+    STATUS_LABELS,
+    Appointment,
+    AppointmentEvent,
+    Status,
+)
 from app.models.desk import (
     ABSENCE_KINDS,
     DESK_SERVICES,
@@ -21,9 +29,17 @@ from app.models.desk import (
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
 from app.models.user import Role, User, UserSession
+from app.models.young_person import (
+    CHANNELS,
+    GENDERS,
+    STUDY_WORK_STATUSES,
+    YoungPerson,
+)
 
 __all__ = [
     "ABSENCE_KINDS", "DESK_SERVICES", "AvailabilityInterval", "Closure", "ClosureScope", "Desk", "DeskService",
     "ExtraOpening", "FeedScope", "FeedToken", "OpeningSchedule", "ScheduleInterval", "TutorAbsence",
     "TutorAvailability", "desk_operators", "desk_tutors",
-    "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession"]
+    "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession",
+    "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
+    "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson"]
