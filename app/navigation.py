@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,11 +27,15 @@ def nav_for(user) -> list[dict]:
             continue
         access = declared_access(endpoint)
         if access and has_permission(user, access):
-            active = request.endpoint == endpoint or (
-                request.blueprint and endpoint.split(".")[0] == request.blueprint
-                and endpoint != "main.dashboard"
-            )
-            items.append({"endpoint": endpoint, "label": label, "active": bool(active)})
+            items.append({"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint})
+    # Inside an area, the item of the same blueprint that best matches the page is current
+    # (admin.user_edit -> "Utenti", admin.organisation_edit -> "Partner").
+    if not any(item["active"] for item in items) and request.blueprint and request.endpoint:
+        same_area = [i for i in items if i["endpoint"].split(".")[0] == request.blueprint
+                     and i["endpoint"] != "main.dashboard"]
+        if same_area:
+            best = max(same_area, key=lambda i: len(os.path.commonprefix([i["endpoint"], request.endpoint])))
+            best["active"] = True
     return items
 
 

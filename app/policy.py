@@ -151,7 +151,9 @@ def scoped_users(query: sa.Select, user) -> sa.Select:
     if user.role == ADMIN:
         return query
     if user.role == COORD:
-        return query.where(User.organisation_id == user.organisation_id)
+        return query.where(
+            User.organisation_id == user.organisation_id, User.role.in_(ASSIGNABLE_ROLES[COORD])
+        )
     return query.where(sa.false())
 
 
@@ -192,3 +194,18 @@ def scoped_organisations(query: sa.Select, user) -> sa.Select:
     if user.role == ADMIN:
         return query
     return query.where(Organisation.id == user.organisation_id)
+
+
+def can_manage_organisation(actor, organisation: Organisation | None = None) -> bool:
+    """Only the Ufficio di Piano (admin) creates and edits partners."""
+    return has_permission(actor, "partners.manage")
+
+
+def get_organisation_or_404(organisation_id: int, actor) -> Organisation:
+    """Load a partner the actor may manage; 404 when out of scope."""
+    organisation = db.session.scalar(
+        scoped_organisations(sa.select(Organisation), actor).where(Organisation.id == organisation_id)
+    )
+    if organisation is None or not can_manage_organisation(actor, organisation):
+        abort(404)
+    return organisation

@@ -3,26 +3,240 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import bp
+from app.admin import bp, services
+from app.admin.forms import Choice, OrganisationForm, UserFilterForm, UserForm, int_or_none
+from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
-from app.models import Organisation, User
-from app.policy import requires, scoped_organisations, scoped_users
+from app.formatting import organisation_kind_label, role_label
+from app.models import Organisation
+from app.policy import (
+    assignable_organisations,
+    assignable_roles,
+    get_organisation_or_404,
+    get_user_or_404,
+    has_permission,
+    requires,
+    scoped_organisations,
+)
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
+    """The full page, or only its partial when htmx asks (Vary is set globally)."""
+    return render_template(fragment if _is_htmx() else page, **context), status
+
+
+def _done(endpoint: str, message: str, **values):
+    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
+    flash(message, "success")
+    target = url_for(endpoint, **values)
+    if _is_htmx():
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _form_error(form, error: DomainError) -> None:
+    """Show a service error next to its field, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+# --- Accounts ------------------------------------------------------------------
+
+def _filters_from(form: UserFilterForm) -> services.UserFilters:
+    return services.UserFilters(
+        q=(form.q.data or "")[:100], role=form.role.data or "",
+        organisation_id=form.organisation.data, status=form.status.data or "",
+    )
 
 
 @bp.get("/utenti")
 @requires("users.view")
 def users():
-    """Accounts the viewer may manage."""
-    query = scoped_users(sa.select(User).join(User.organisation), current_user).order_by(User.full_name)
-    return render_template("admin/users.html", users=db.session.scalars(query).all())
+    """Accounts the viewer may manage, with active search (htmx gets the results only)."""
+    form = UserFilterForm(request.args)
+    form.role.choices = [Choice("", _("Tutti i ruoli"))] + [
+        Choice(r, role_label(r)) for r in assignable_roles(current_user)
+    ]
+    organisations = db.session.scalars(
+        scoped_organisations(sa.select(Organisation), current_user).order_by(Organisation.name)
+    ).all()
+    form.organisation.choices = [Choice("", _("Tutte le organizzazioni"))] + [Choice(o.id, o.name) for o in organisations]
+    found = services.search_users(current_user, _filters_from(form))
+    filtered = any([form.q.data, form.role.data, form.organisation.data, form.status.data])
+    return _page_or_fragment("admin/users.html", "admin/_users.html", form=form, users=found, filtered=filtered,
+                             can_manage=has_permission(current_user, "users.manage"))
 
+
+def _user_form(target=None, formdata=None) -> UserForm:
+    form = UserForm(formdata=formdata, obj=target)
+    form.set_choices(assignable_roles(current_user), _organisation_choices(target), role_label)
+    if target is not None:
+        del form.email  # the address is the sign-in name: not edited here
+        if formdata is None:
+            form.version.data = str(target.version)
+    return form
+
+
+def _organisation_choices(target) -> list[Organisation]:
+    organisations = assignable_organisations(current_user)
+    if target is not None and target.organisation not in organisations:
+        organisations.append(target.organisation)
+    return organisations
+
+
+@bp.route("/utenti/nuovo", methods=["GET", "POST"])
+@requires("users.manage")
+def user_create():
+    """Create an account; the person receives a link to choose their password."""
+    form = _user_form(formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET" and len(form.organisation_id.choices) == 2:
+        form.organisation_id.data = form.organisation_id.choices[1].value
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                current_user, full_name=form.full_name.data, email=form.email.data,
+                role=form.role.data, organisation_id=int_or_none(form.organisation_id.data),
+            )
+        except Invalid as error:
+            _form_error(form, error)
+        else:
+            return _done("admin.users", _("Account di %(name)s creato: abbiamo inviato un'e-mail a %(email)s "
+                                          "con il collegamento per scegliere la password.",
+                                          name=user.full_name, email=user.email))
+    if request.method == "POST":
+        status = 422
+    return _page_or_fragment("admin/user_form.html", "admin/_user_form.html", status, form=form, target=None)
+
+
+@bp.route("/utenti/<int:user_id>", methods=["GET", "POST"])
+@requires("users.manage")
+def user_edit(user_id: int):
+    """Edit name, role and organisation; a form opened on an older version gets 409."""
+    target = get_user_or_404(user_id, current_user)
+    form = _user_form(target, formdata=request.form if request.method == "POST" else None)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                current_user, target, full_name=form.full_name.data, role=form.role.data,
+                organisation_id=int_or_none(form.organisation_id.data), version=form.version.data,
+            )
+        except Conflict as error:
+            db.session.rollback()
+            target = get_user_or_404(user_id, current_user)
+            form = _user_form(target)  # the saved values, with the current version
+            form.form_errors.append(error.message)
+            status = 409
+        except Invalid as error:
+            _form_error(form, error)
+            status = 422
+        else:
+            return _done("admin.users", _("Dati di %(name)s aggiornati.", name=target.full_name))
+    elif request.method == "POST":
+        status = 422
+    return _page_or_fragment("admin/user_form.html", "admin/_user_form.html", status, form=form, target=target)
+
+
+@bp.post("/utenti/<int:user_id>/stato")
+@requires("users.manage")
+def user_set_active(user_id: int):
+    """Deactivate (all sessions closed) or reactivate an account."""
+    target = get_user_or_404(user_id, current_user)
+    active = request.form.get("active") == "1"
+    error = None
+    try:
+        services.set_user_active(current_user, target, active, request.form.get("version"))
+    except DomainError as exc:
+        db.session.rollback()
+        target = get_user_or_404(user_id, current_user)
+        error = exc
+    if _is_htmx():
+        notice = error.message if error else (
+            _("Account riattivato.") if target.active else _("Account disattivato: le sue sessioni sono chiuse."))
+        status = error.status_code if error else 200
+        return render_template("admin/_user_row.html", u=target, notice=notice, failed=bool(error)), status
+    if error:
+        flash(error.message, "danger")
+        return redirect(url_for("admin.users"), code=303)
+    message = (_("Account di %(name)s riattivato.", name=target.full_name) if target.active
+               else _("Account di %(name)s disattivato: le sue sessioni sono state chiuse.", name=target.full_name))
+    return _done("admin.users", message)
+
+
+@bp.post("/utenti/<int:user_id>/invito")
+@requires("users.manage")
+def user_invite(user_id: int):
+    """E-mail the person a new link to choose their password."""
+    target = get_user_or_404(user_id, current_user)
+    try:
+        services.resend_invitation(current_user, target)
+    except Invalid as error:
+        flash(error.message, "danger")
+        return redirect(url_for("admin.user_edit", user_id=target.id), code=303)
+    return _done("admin.user_edit", _("Collegamento inviato a %(email)s.", email=target.email), user_id=target.id)
+
+
+# --- Partner organisations -------------------------------------------------------
 
 @bp.get("/partner")
 @requires("partners.view")
 def organisations():
     """Partner organisations of the network."""
     query = scoped_organisations(sa.select(Organisation), current_user).order_by(Organisation.name)
-    return render_template("admin/organisations.html", organisations=db.session.scalars(query).all())
+    return _page_or_fragment(
+        "admin/organisations.html", "admin/_organisations.html",
+        organisations=db.session.scalars(query).all(),
+        can_manage=has_permission(current_user, "partners.manage"),
+    )
+
+
+def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
+    return services.OrganisationData(
+        name=form.name.data or "", short_name=form.short_name.data or "", kind=form.kind.data or "",
+        istat_code=form.istat_code.data or "", role_in_programme=form.role_in_programme.data or "",
+        address=form.address.data or "", email=form.email.data or "", phone=form.phone.data or "",
+        website=form.website.data or "", active=bool(form.active.data),
+    )
+
+
+@bp.route("/partner/nuovo", methods=["GET", "POST"], defaults={"organisation_id": None})
+@bp.route("/partner/<int:organisation_id>", methods=["GET", "POST"])
+@requires("partners.manage")
+def organisation_edit(organisation_id: int | None):
+    """Create a partner, or edit one."""
+    organisation = get_organisation_or_404(organisation_id, current_user) if organisation_id else None
+    form = OrganisationForm(formdata=request.form if request.method == "POST" else None, obj=organisation)
+    form.set_choices(organisation_kind_label)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            if organisation is None:
+                organisation = services.create_organisation(current_user, _organisation_data(form))
+                message = _("Partner %(name)s aggiunto.", name=organisation.name)
+            else:
+                services.update_organisation(current_user, organisation, _organisation_data(form))
+                message = _("Dati di %(name)s aggiornati.", name=organisation.name)
+        except DomainError as error:
+            db.session.rollback()
+            _form_error(form, error)
+            status = error.status_code
+        else:
+            return _done("admin.organisations", message)
+    elif request.method == "POST":
+        status = 422
+    return _page_or_fragment("admin/organisation_form.html", "admin/_organisation_form.html", status,
+                             form=form, organisation=organisation)

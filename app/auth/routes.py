@@ -108,9 +108,11 @@ def request_reset():
 @public
 @limiter.limit("10 per 15 minutes", methods=["POST"])
 def reset_password(token: str):
-    """Choose a new password from an e-mailed link (works once, expires in an hour)."""
-    if services.user_for_reset_token(token) is None:
+    """Choose a password from an e-mailed reset or invitation link (works once, then expires)."""
+    found = services.read_account_token(token)
+    if found is None:
         return render_template("auth/reset_invalid.html"), 404
+    purpose = found[1]
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -121,4 +123,4 @@ def reset_password(token: str):
             flash(_("Password impostata. Ora puoi accedere."), "success")
             return redirect(url_for("auth.login"), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/reset_password.html", form=form, token=token), status
+    return render_template("auth/reset_password.html", form=form, token=token, purpose=purpose), status

@@ -7,7 +7,7 @@ import hashlib
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import mail
@@ -22,10 +22,12 @@ _DUMMY_HASHES: dict[str, str] = {}
 
 
 def normalise_email(email: str) -> str:
+    """E-mail addresses are compared trimmed and lower-cased."""
     return (email or "").strip().lower()
 
 
 def hash_password(password: str) -> str:
+    """Hash with the configured method (scrypt; fast pbkdf2 only in tests)."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
@@ -86,8 +88,27 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user: User) -> str:
-    return _serializer().dumps({"u": user.id, "f": _fingerprint(user)})
+# A reset link is asked for by the person and lives an hour; an invitation is
+# sent by an administrator and waits a few days for the newcomer.
+RESET, INVITE = "reset", "invite"
+
+
+def _max_age(purpose: str) -> int:
+    if purpose == INVITE:
+        return int(current_app.config.get("ACCOUNT_INVITE_MAX_AGE", 72 * 3600))
+    return int(current_app.config["PASSWORD_RESET_MAX_AGE"])
+
+
+def make_reset_token(user: User, purpose: str = RESET) -> str:
+    """A signed one-time token bound to the current password hash."""
+    return _serializer().dumps({"u": user.id, "f": _fingerprint(user), "p": purpose})
+
+
+def account_link(user: User, purpose: str = RESET) -> str:
+    """The absolute link to choose a password, for an e-mail."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
+        "auth.reset_password", token=make_reset_token(user, purpose)
+    )
 
 
 def request_password_reset(email: str) -> None:
@@ -95,32 +116,52 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     if user is None or not user.is_active:
         return
-    link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(
-        "auth.reset_password", token=make_reset_token(user)
-    )
     body = _(
         "Buongiorno,\n\nè stato chiesto di reimpostare la password del tuo account dell'intranet "
         "Hub dei Talenti. Per sceglierne una nuova apri questo collegamento entro un'ora:\n\n%(link)s\n\n"
         "Se non sei stato tu, ignora questo messaggio: la password resta invariata.\n\n"
         "Ufficio di Piano — Distretto Sociale Est Milano",
-        link=link,
+        link=account_link(user),
     )
     mail.queue_mail(user.email, _("Hub dei Talenti: reimpostazione della password"), body)
     db.session.commit()
 
 
-def user_for_reset_token(token: str) -> User | None:
-    """The user a valid, unused, unexpired token belongs to."""
+def queue_invitation(user: User) -> None:
+    """Queue the welcome e-mail with a link to choose a first password (the caller commits)."""
+    days = _max_age(INVITE) // 86400 or 1
+    body = _(
+        "Buongiorno %(name)s,\n\nl'Ufficio di Piano ha creato il tuo account dell'intranet "
+        "Hub dei Talenti (%(email)s). Per attivarlo scegli la tua password da questo collegamento, "
+        "valido per %(days)d giorni e utilizzabile una sola volta:\n\n%(link)s\n\n"
+        "Se il collegamento è scaduto, usa «Password dimenticata?» nella pagina di accesso.\n\n"
+        "Ufficio di Piano — Distretto Sociale Est Milano",
+        name=user.full_name, email=user.email, days=days, link=account_link(user, INVITE),
+    )
+    mail.queue_mail(user.email, _("Hub dei Talenti: il tuo nuovo account"), body)
+
+
+def read_account_token(token: str) -> tuple[User, str] | None:
+    """The user and purpose of a valid, unused, unexpired token; None otherwise."""
     try:
-        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
-    except (BadSignature, SignatureExpired):
+        data, signed_at = _serializer().loads(token, max_age=_max_age(INVITE), return_timestamp=True)
+    except BadSignature:  # SignatureExpired is a BadSignature too
         return None
     if not isinstance(data, dict):
+        return None
+    purpose = data.get("p", RESET)
+    if purpose not in (RESET, INVITE) or (utcnow() - signed_at).total_seconds() > _max_age(purpose):
         return None
     user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
     if user is None or not user.is_active or data.get("f") != _fingerprint(user):
         return None
-    return user
+    return user, purpose
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The user a valid, unused, unexpired token belongs to."""
+    found = read_account_token(token)
+    return found[0] if found else None
 
 
 def reset_password(token: str, new_password: str) -> User:

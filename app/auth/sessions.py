@@ -44,7 +44,8 @@ def start_session(user: User) -> None:
     """Open a new server-side session and bind it to a fresh cookie (no fixation)."""
     token = new_token()
     db.session.add(UserSession(token_hash=hash_token(token), user_id=user.id))
-    user.last_login_at = utcnow()
+    # A plain UPDATE: signing in must not bump User.version and make an open admin form stale.
+    db.session.execute(sa.update(User).where(User.id == user.id).values(last_login_at=utcnow()))
     db.session.commit()
     lang = session.get("lang")
     session.clear()
