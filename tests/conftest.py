@@ -103,7 +103,14 @@ class HubClient(FlaskClient):
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
+        # A fresh app context per request, as in production: otherwise the test's context
+        # is reused and `g` (Flask-Login's cached user, Flask-WTF's token) leaks between
+        # requests and clients, so a revoked cookie could look signed in. The test's own
+        # session commits first: it ends its read snapshot (SQLite BEGIN, PostgreSQL locks)
+        # and expires its objects, so afterwards it reads what the request wrote.
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
