@@ -69,3 +69,7 @@ def init_app(app: Flask) -> None:
 
 # Later areas register functions(orgs) that add their demo data.
 SEED_HOOKS: list = []
+
+from app.desks.demo import seed_desks  # noqa: E402 - registered after SEED_HOOKS exists
+
+SEED_HOOKS.append(seed_desks)

@@ -1,0 +1,762 @@
+"""Desk use cases: desks and staff, weekly hours, closures, extra openings, tutor availability.
+
+Every use case takes the actor first, checks the policy, validates, then writes.
+They raise `app.domain.errors` (Invalid → 422, Forbidden → 403, Conflict → 409)
+with messages in the interface language. The builders at the end turn the
+database into the plain inputs of `app.domain.availability`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from app import policy
+from app.domain import availability as engine
+from app.domain.errors import Conflict, Forbidden, Invalid
+from app.domain.holidays import holidays_between
+from app.extensions import db
+from app.formatting import weekday_name
+from app.models import (
+    ABSENCE_KINDS,
+    DESK_SERVICES,
+    AvailabilityInterval,
+    Closure,
+    ClosureScope,
+    Desk,
+    ExtraOpening,
+    OpeningSchedule,
+    Organisation,
+    OrganisationKind,
+    Role,
+    ScheduleInterval,
+    TutorAbsence,
+    TutorAvailability,
+    User,
+    desk_tutors,
+)
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+class BulkInvalid(Invalid):
+    """Several desks refused a change; `errors` maps each desk id to its message."""
+
+    def __init__(self, message: str, errors: dict[int, str]):
+        super().__init__(message)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A weekly interval as entered in a form (weekday 0 = Monday, local time)."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+def today_local() -> date:
+    """Today in Europe/Rome."""
+    return datetime.now(ROME).date()
+
+
+def local_instant(day: date, at: time) -> datetime:
+    """A Europe/Rome wall-clock moment as an aware UTC instant."""
+    return datetime.combine(day, at, tzinfo=ROME).astimezone(UTC)
+
+
+def _hm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _d(value: date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def _period(valid_from: date, valid_to: date | None) -> str:
+    if valid_to is None:
+        return _("dal %(start)s", start=_d(valid_from))
+    return _("dal %(start)s al %(end)s", start=_d(valid_from), end=_d(valid_to))
+
+
+# --- Weekly intervals -----------------------------------------------------------
+
+def validate_intervals(intervals: Iterable[Weekly], *, required: bool = True) -> list[Weekly]:
+    """Refuse an end before its start and two intervals of a weekday that overlap; sorted result."""
+    items = sorted(intervals, key=lambda i: (i.weekday, i.start, i.end))
+    if required and not items:
+        raise Invalid(_("Indica almeno una fascia oraria."), field="intervals")
+    for item in items:
+        if not 0 <= item.weekday <= 6:
+            raise Invalid(_("Giorno della settimana non valido."), field="intervals")
+        if item.end <= item.start:
+            raise Invalid(
+                _("%(day)s: l'orario di fine (%(end)s) deve essere successivo a quello di inizio (%(start)s).",
+                  day=weekday_name(item.weekday).capitalize(), start=_hm(item.start), end=_hm(item.end)),
+                field="intervals",
+            )
+    for before, after in zip(items, items[1:], strict=False):
+        if before.weekday == after.weekday and after.start < before.end:
+            raise Invalid(
+                _("%(day)s: le fasce %(a)s e %(b)s si sovrappongono.",
+                  day=weekday_name(before.weekday).capitalize(),
+                  a=f"{_hm(before.start)}–{_hm(before.end)}", b=f"{_hm(after.start)}–{_hm(after.end)}"),
+                field="intervals",
+            )
+    return items
+
+
+def _check_period(valid_from: date | None, valid_to: date | None) -> None:
+    if valid_from is None:
+        raise Invalid(_("Indica la data di inizio validità."), field="valid_from")
+    if valid_to is not None and valid_to < valid_from:
+        raise Invalid(_("La data di fine validità precede quella di inizio."), field="valid_to")
+
+
+def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) -> bool:
+    return (a_to is None or b_from <= a_to) and (b_to is None or a_from <= b_to)
+
+
+@dataclass
+class _Plan:
+    """What creating a period-bound row (schedule or availability) will change in its siblings."""
+
+    truncate: list  # rows whose valid_to becomes valid_from - 1
+    continuations: list  # (row to copy, new valid_from, new valid_to)
+    replace: list  # future rows wholly inside the new period: deleted
+
+
+def _plan_period(existing: Sequence, valid_from: date, valid_to: date | None, today: date, label) -> _Plan:
+    """A change "from a date" closes the current row the day before (and resumes it after a bounded one).
+
+    Future rows wholly inside the new period are replaced (entering the summer
+    hours again from 1 July replaces the planned ones); other rows starting on or
+    after `valid_from` that overlap are refused. The past is never rewritten.
+    """
+    plan = _Plan([], [], [])
+    for row in existing:
+        if not _overlaps(row.valid_from, row.valid_to, valid_from, valid_to):
+            continue
+        inside = valid_to is None or (row.valid_to is not None and row.valid_to <= valid_to)
+        if row.valid_from >= valid_from and row.valid_from > today and inside:
+            plan.replace.append(row)  # a future plan wholly covered by the new one: replaced
+            continue
+        if row.valid_from >= valid_from:
+            raise Invalid(
+                _("Il periodo si sovrappone a «%(name)s» (%(period)s). Elimina o modifica prima quello.",
+                  name=label(row), period=_period(row.valid_from, row.valid_to)),
+                field="valid_from",
+            )
+        if valid_from <= today:
+            raise Invalid(
+                _("Dal %(day)s vale già «%(name)s»: un cambio d'orario può iniziare solo da domani, "
+                  "così i giorni passati restano com'erano.", day=_d(valid_from), name=label(row)),
+                field="valid_from",
+            )
+        plan.truncate.append(row)
+        if valid_to is not None and (row.valid_to is None or row.valid_to > valid_to):
+            plan.continuations.append((row, valid_to + timedelta(days=1), row.valid_to))
+    return plan
+
+
+# --- Desks and staff ------------------------------------------------------------
+
+@dataclass
+class DeskData:
+    """The fields of a desk as entered by the Ufficio di Piano."""
+
+    name: str
+    municipality_id: int
+    partner_id: int
+    address: str = ""
+    rooms: int = 1
+    phone: str = ""
+    email: str = ""
+    notes: str = ""
+    active: bool = True
+    slot_minutes: int = 45
+    buffer_minutes: int = 15
+    min_notice_minutes: int = 120
+    services: tuple[str, ...] = ()
+    operator_ids: tuple[int, ...] = ()
+    tutor_ids: tuple[int, ...] = ()
+
+
+def _require_manager(actor) -> None:
+    if not policy.can_manage_desks(actor):
+        raise Forbidden(_("Solo l'Ufficio di Piano gestisce gli sportelli."))
+
+
+def _staff(ids: Iterable[int], role: str, message: str) -> list[User]:
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    users = list(db.session.scalars(sa.select(User).where(User.id.in_(ids))))
+    if len(users) != len(ids) or any(u.role != role for u in users):
+        raise Invalid(message)
+    return users
+
+
+def _apply_desk_data(desk: Desk, data: DeskData) -> None:
+    name = (data.name or "").strip()
+    if not name:
+        raise Invalid(_("Indica il nome dello sportello."), field="name")
+    clash = db.session.scalar(sa.select(Desk.id).where(sa.func.lower(Desk.name) == name.lower()))
+    if clash is not None and clash != desk.id:
+        raise Invalid(_("Esiste già uno sportello con questo nome."), field="name")
+    town = db.session.get(Organisation, data.municipality_id)
+    if town is None or town.kind != OrganisationKind.MUNICIPALITY:
+        raise Invalid(_("Scegli il comune in cui si trova lo sportello."), field="municipality_id")
+    partner = db.session.get(Organisation, data.partner_id)
+    if partner is None:
+        raise Invalid(_("Scegli l'ente che gestisce lo sportello."), field="partner_id")
+    if data.rooms < 1:
+        raise Invalid(_("Lo sportello deve avere almeno una stanza."), field="rooms")
+    if data.slot_minutes < 5 or data.buffer_minutes < 0 or data.min_notice_minutes < 0:
+        raise Invalid(_("Durata, pausa e preavviso devono essere numeri positivi."), field="slot_minutes")
+    unknown = set(data.services) - set(DESK_SERVICES)
+    if unknown:
+        raise Invalid(_("Servizio sconosciuto."), field="services")
+    desk.name = name
+    desk.municipality_id = town.id
+    desk.partner_id = partner.id
+    for attr in ("address", "phone", "email", "notes"):
+        setattr(desk, attr, (getattr(data, attr) or "").strip())
+    desk.rooms = data.rooms
+    desk.active = data.active
+    desk.slot_minutes, desk.buffer_minutes = data.slot_minutes, data.buffer_minutes
+    desk.min_notice_minutes = data.min_notice_minutes
+    desk.services = data.services
+    desk.operators = _staff(data.operator_ids, Role.OPERATOR, _("Scegli operatori con il ruolo di operatore."))
+    desk.tutors = _staff(data.tutor_ids, Role.TUTOR, _("Scegli tutor con il ruolo di tutor."))
+
+
+def create_desk(actor, data: DeskData) -> Desk:
+    """Create a desk (Ufficio di Piano only)."""
+    _require_manager(actor)
+    desk = Desk()
+    _apply_desk_data(desk, data)
+    db.session.add(desk)
+    db.session.commit()
+    return desk
+
+
+def update_desk(actor, desk: Desk, data: DeskData) -> Desk:
+    """Change a desk's details, services and staff (Ufficio di Piano only)."""
+    _require_manager(actor)
+    _apply_desk_data(desk, data)
+    db.session.commit()
+    return desk
+
+
+def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day: int | None) -> None:
+    """Set or clear a town's patron-saint day (a local holiday closing its desks)."""
+    _require_manager(actor)
+    if town.kind != OrganisationKind.MUNICIPALITY:
+        raise Invalid(_("Il santo patrono si indica solo per i comuni."))
+    if (month is None) != (day is None):
+        raise Invalid(_("Indica sia il giorno sia il mese, oppure lascia vuoti entrambi."), field="patron_day")
+    if month is not None:
+        try:
+            date(2024, month, day)  # a leap year, so 29/02 is accepted
+        except (TypeError, ValueError):
+            raise Invalid(_("La data del santo patrono non esiste."), field="patron_day") from None
+    town.patron_saint = (saint or "").strip() or None if month is not None else None
+    town.patron_month, town.patron_day = month, day
+    db.session.commit()
+
+
+# --- Weekly opening hours ---------------------------------------------------------
+
+def _require_hours(actor, desk: Desk) -> None:
+    if not policy.can_edit_hours(actor, desk):
+        raise Forbidden(_("Non puoi modificare gli orari di questo sportello."))
+
+
+def _schedule_label(row: OpeningSchedule) -> str:
+    return row.name
+
+
+def _plan_schedule(desk: Desk, valid_from: date, valid_to: date | None, today: date) -> _Plan:
+    existing = list(db.session.scalars(
+        sa.select(OpeningSchedule).where(OpeningSchedule.desk_id == desk.id).order_by(OpeningSchedule.valid_from)
+    ))
+    return _plan_period(existing, valid_from, valid_to, today, _schedule_label)
+
+
+def _apply_schedule(actor, desk: Desk, plan: _Plan, name: str, valid_from: date, valid_to: date | None,
+                    intervals: list[Weekly]) -> OpeningSchedule:
+    for row in plan.replace:
+        db.session.delete(row)
+    for row in plan.truncate:
+        row.valid_to = valid_from - timedelta(days=1)
+    db.session.flush()
+    schedule = OpeningSchedule(
+        desk_id=desk.id, name=name, valid_from=valid_from, valid_to=valid_to, created_by_id=actor.id,
+        intervals=[ScheduleInterval(weekday=i.weekday, start=i.start, end=i.end) for i in intervals],
+    )
+    db.session.add(schedule)
+    for row, resume_from, resume_to in plan.continuations:
+        db.session.add(OpeningSchedule(
+            desk_id=desk.id, name=row.name, valid_from=resume_from, valid_to=resume_to, created_by_id=actor.id,
+            intervals=[ScheduleInterval(weekday=i.weekday, start=i.start, end=i.end) for i in row.intervals],
+        ))
+    return schedule
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid(_("Dai un nome all'orario, ad esempio «Orario estivo»."), field="name")
+    return name
+
+
+def create_schedule(actor, desk: Desk, name: str, valid_from: date | None, valid_to: date | None,
+                    intervals: Iterable[Weekly], *, today: date | None = None) -> OpeningSchedule:
+    """Add weekly hours to a desk from a date; the schedule in force ends the day before."""
+    schedules = apply_schedule(actor, [desk.id], name, valid_from, valid_to, intervals, today=today)
+    return schedules[0]
+
+
+def apply_schedule(actor, desk_ids: Iterable[int], name: str, valid_from: date | None, valid_to: date | None,
+                   intervals: Iterable[Weekly], *, today: date | None = None) -> list[OpeningSchedule]:
+    """Give several desks the same weekly hours at once: all of them or none (per-desk errors)."""
+    name = _clean_name(name)
+    _check_period(valid_from, valid_to)
+    items = validate_intervals(intervals)
+    today = today or today_local()
+    ids = sorted(set(desk_ids))
+    if not ids:
+        raise Invalid(_("Scegli almeno uno sportello."), field="desk_ids")
+    desks = {d.id: d for d in db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids)))}
+    errors: dict[int, str] = {}
+    plans: dict[int, _Plan] = {}
+    for desk_id in ids:
+        desk = desks.get(desk_id)
+        if desk is None or not policy.can_edit_hours(actor, desk):
+            errors[desk_id] = _("Non puoi modificare gli orari di questo sportello.")
+            continue
+        try:
+            plans[desk_id] = _plan_schedule(desk, valid_from, valid_to, today)
+        except Invalid as error:
+            errors[desk_id] = error.message
+    if errors:
+        if len(ids) == 1:
+            only = next(iter(errors.values()))
+            if ids[0] not in desks or not policy.can_edit_hours(actor, desks[ids[0]]):
+                raise Forbidden(only)
+            raise Invalid(only, field="valid_from")
+        raise BulkInvalid(_("Nessuno sportello è stato modificato: correggi gli errori indicati."), errors)
+    try:
+        created = [_apply_schedule(actor, desks[i], plans[i], name, valid_from, valid_to, items) for i in ids]
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("Gli orari sono stati modificati da qualcun altro nel frattempo. Ricarica e riprova.")) \
+            from None
+    return created
+
+
+def delete_schedule(actor, schedule: OpeningSchedule, *, today: date | None = None) -> None:
+    """Remove a schedule that has not started yet (the past stays as it was)."""
+    _require_hours(actor, schedule.desk)
+    if schedule.valid_from <= (today or today_local()):
+        raise Invalid(_("Questo orario è già in vigore: per cambiarlo aggiungi un nuovo orario da una data futura."))
+    db.session.delete(schedule)
+    db.session.commit()
+
+
+def current_and_future_schedules(desk: Desk, today: date | None = None) -> list[OpeningSchedule]:
+    """The schedule in force today and the ones that start later."""
+    today = today or today_local()
+    return list(db.session.scalars(
+        sa.select(OpeningSchedule)
+        .where(OpeningSchedule.desk_id == desk.id,
+               sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= today))
+        .order_by(OpeningSchedule.valid_from)
+    ))
+
+
+# --- Closures and extra openings -------------------------------------------------
+
+def closure_span(start_day: date | None, end_day: date | None, start_time: time | None = None,
+                 end_time: time | None = None) -> tuple[datetime, datetime]:
+    """Local days/times of a closure as UTC instants: whole days unless times are given."""
+    if start_day is None:
+        raise Invalid(_("Indica il giorno di inizio della chiusura."), field="start_day")
+    end_day = end_day or start_day
+    if end_day < start_day:
+        raise Invalid(_("Il giorno di fine precede quello di inizio."), field="end_day")
+    starts_at = local_instant(start_day, start_time or time(0))
+    if end_time is not None:
+        ends_at = local_instant(end_day, end_time)
+    else:
+        ends_at = local_instant(end_day + timedelta(days=1), time(0))
+    if ends_at <= starts_at:
+        raise Invalid(_("L'ora di fine della chiusura deve essere successiva a quella di inizio."), field="end_time")
+    return starts_at, ends_at
+
+
+def create_closure(actor, scope: str, starts_at: datetime, ends_at: datetime, reason: str, *,
+                   desk_ids: Iterable[int] = (), municipality_id: int | None = None) -> list[Closure]:
+    """Close one or more desks, a whole town or every desk between two instants (all or nothing)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("Indica il motivo della chiusura (lo vede solo il personale)."), field="reason")
+    if ends_at <= starts_at:
+        raise Invalid(_("La fine della chiusura deve essere successiva all'inizio."), field="end_day")
+    rows: list[Closure] = []
+    if scope == ClosureScope.DESK:
+        ids = sorted(set(desk_ids))
+        if not ids:
+            raise Invalid(_("Scegli almeno uno sportello."), field="desk_ids")
+        desks = list(db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids))))
+        if len(desks) != len(ids) or not all(policy.can_edit_hours(actor, d) for d in desks):
+            raise Forbidden(_("Non puoi chiudere uno degli sportelli scelti."))
+        rows = [Closure(scope=scope, desk_id=d.id, starts_at=starts_at, ends_at=ends_at, reason=reason,
+                        created_by_id=actor.id) for d in desks]
+    elif scope in (ClosureScope.MUNICIPALITY, ClosureScope.ALL):
+        if not policy.can_close_network(actor):
+            raise Forbidden(_("Solo l'Ufficio di Piano chiude tutti gli sportelli di un comune o della rete."))
+        if scope == ClosureScope.MUNICIPALITY:
+            town = db.session.get(Organisation, municipality_id) if municipality_id else None
+            if town is None or town.kind != OrganisationKind.MUNICIPALITY:
+                raise Invalid(_("Scegli il comune."), field="municipality_id")
+        else:
+            municipality_id = None
+        rows = [Closure(scope=scope, municipality_id=municipality_id, starts_at=starts_at, ends_at=ends_at,
+                        reason=reason, created_by_id=actor.id)]
+    else:
+        raise Invalid(_("Ambito della chiusura non valido."), field="scope")
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+def can_delete_closure(actor, closure: Closure) -> bool:
+    """Desk closures by whoever edits that desk; town/network ones by the Ufficio di Piano."""
+    if closure.scope == ClosureScope.DESK:
+        return policy.can_edit_hours(actor, closure.desk)
+    return policy.can_close_network(actor)
+
+
+def delete_closure(actor, closure: Closure) -> None:
+    """Remove a closure (e.g. entered by mistake)."""
+    if not can_delete_closure(actor, closure):
+        raise Forbidden(_("Non puoi eliminare questa chiusura."))
+    db.session.delete(closure)
+    db.session.commit()
+
+
+def closures_affecting(desk: Desk, since: datetime) -> list[Closure]:
+    """Closures of this desk, its town or the whole network that end after `since`."""
+    return list(db.session.scalars(
+        sa.select(Closure)
+        .where(Closure.ends_at > since, _closure_applies([desk.id], [desk.municipality_id]))
+        .order_by(Closure.starts_at)
+    ))
+
+
+def network_closures(since: datetime) -> list[Closure]:
+    """Town-wide and network-wide closures that end after `since`."""
+    return list(db.session.scalars(
+        sa.select(Closure).where(Closure.ends_at > since, Closure.scope != ClosureScope.DESK)
+        .order_by(Closure.starts_at)
+    ))
+
+
+def create_extra_opening(actor, desk: Desk, day: date | None, start: time | None, end: time | None,
+                         note: str = "") -> ExtraOpening:
+    """Open a desk on a date outside its weekly hours."""
+    _require_hours(actor, desk)
+    if day is None or start is None or end is None:
+        raise Invalid(_("Indica giorno, ora di inizio e ora di fine."), field="day")
+    if end <= start:
+        raise Invalid(_("L'ora di fine deve essere successiva a quella di inizio."), field="end")
+    clash = db.session.scalar(
+        sa.select(ExtraOpening).where(ExtraOpening.desk_id == desk.id, ExtraOpening.day == day,
+                                      ExtraOpening.start < end, ExtraOpening.end > start)
+    )
+    if clash is not None:
+        raise Invalid(_("C'è già un'apertura straordinaria in quella fascia (%(a)s–%(b)s).",
+                        a=_hm(clash.start), b=_hm(clash.end)), field="start")
+    row = ExtraOpening(desk_id=desk.id, day=day, start=start, end=end, note=(note or "").strip(),
+                       created_by_id=actor.id)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def delete_extra_opening(actor, row: ExtraOpening) -> None:
+    """Remove an extra opening."""
+    _require_hours(actor, row.desk)
+    db.session.delete(row)
+    db.session.commit()
+
+
+# --- Tutor availability and absences ---------------------------------------------
+
+def _require_availability(actor, tutor: User, desk: Desk | None) -> None:
+    if not policy.can_edit_availability(actor, tutor, desk):
+        raise Forbidden(_("Non puoi modificare la disponibilità di questo tutor."))
+
+
+def set_tutor_availability(actor, tutor: User, desk: Desk, valid_from: date | None, valid_to: date | None,
+                           intervals: Iterable[Weekly], *, today: date | None = None) -> TutorAvailability:
+    """A tutor's weekly hours at a desk from a date; never at the same time as at another desk."""
+    _require_availability(actor, tutor, desk)
+    _check_period(valid_from, valid_to)
+    items = validate_intervals(intervals)
+    today = today or today_local()
+    assigned = db.session.scalar(sa.select(sa.literal(1)).select_from(desk_tutors).where(
+        desk_tutors.c.desk_id == desk.id, desk_tutors.c.user_id == tutor.id))
+    if assigned is None:
+        raise Invalid(_("Il tutor non è assegnato a questo sportello."), field="tutor_id")
+    rows = list(db.session.scalars(
+        sa.select(TutorAvailability).where(TutorAvailability.tutor_id == tutor.id)
+        .order_by(TutorAvailability.valid_from)
+    ))
+    same_desk = [r for r in rows if r.desk_id == desk.id]
+    plan = _plan_period(same_desk, valid_from, valid_to, today, lambda r: _("disponibilità presso %(desk)s",
+                                                                           desk=r.desk.name))
+    for other in rows:
+        if other.desk_id == desk.id or not _overlaps(other.valid_from, other.valid_to, valid_from, valid_to):
+            continue
+        for mine in items:
+            for theirs in other.intervals:
+                if theirs.weekday == mine.weekday and theirs.start < mine.end and mine.start < theirs.end:
+                    raise Invalid(
+                        _("%(tutor)s è già disponibile presso «%(desk)s» il %(day)s dalle %(a)s alle %(b)s: "
+                          "un tutor non può essere in due sportelli nello stesso momento.",
+                          tutor=tutor.full_name, desk=other.desk.name, day=weekday_name(mine.weekday),
+                          a=_hm(theirs.start), b=_hm(theirs.end)),
+                        field="intervals",
+                    )
+    for row in plan.replace:
+        db.session.delete(row)
+    for row in plan.truncate:
+        row.valid_to = valid_from - timedelta(days=1)
+    db.session.flush()
+    created = TutorAvailability(
+        tutor_id=tutor.id, desk_id=desk.id, valid_from=valid_from, valid_to=valid_to, created_by_id=actor.id,
+        intervals=[AvailabilityInterval(weekday=i.weekday, start=i.start, end=i.end) for i in items],
+    )
+    db.session.add(created)
+    for row, resume_from, resume_to in plan.continuations:
+        db.session.add(TutorAvailability(
+            tutor_id=tutor.id, desk_id=desk.id, valid_from=resume_from, valid_to=resume_to, created_by_id=actor.id,
+            intervals=[AvailabilityInterval(weekday=i.weekday, start=i.start, end=i.end) for i in row.intervals],
+        ))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("La disponibilità è stata modificata da qualcun altro. Ricarica e riprova.")) from None
+    return created
+
+
+def delete_tutor_availability(actor, row: TutorAvailability, *, today: date | None = None) -> None:
+    """Remove availability that has not started yet; one in force is ended yesterday instead."""
+    _require_availability(actor, row.tutor, row.desk)
+    today = today or today_local()
+    if row.valid_from > today:
+        db.session.delete(row)
+    elif row.valid_to is None or row.valid_to >= today:
+        row.valid_to = today - timedelta(days=1)
+        if row.valid_to < row.valid_from:
+            db.session.delete(row)
+    else:
+        raise Invalid(_("Questa disponibilità è già conclusa."))
+    db.session.commit()
+
+
+def add_absence(actor, tutor: User, starts_at: datetime, ends_at: datetime, kind: str, note: str = "") \
+        -> TutorAbsence:
+    """Record that a tutor is away (holiday, sick leave, other)."""
+    if not policy.can_edit_absences(actor, tutor):
+        raise Forbidden(_("Non puoi registrare assenze per questo tutor."))
+    if kind not in ABSENCE_KINDS:
+        raise Invalid(_("Scegli il tipo di assenza."), field="kind")
+    if ends_at <= starts_at:
+        raise Invalid(_("La fine dell'assenza deve essere successiva all'inizio."), field="end_day")
+    row = TutorAbsence(tutor_id=tutor.id, starts_at=starts_at, ends_at=ends_at, kind=kind,
+                       note=(note or "").strip(), created_by_id=actor.id)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def delete_absence(actor, row: TutorAbsence) -> None:
+    """Remove an absence entered by mistake."""
+    if not policy.can_edit_absences(actor, row.tutor):
+        raise Forbidden(_("Non puoi modificare le assenze di questo tutor."))
+    db.session.delete(row)
+    db.session.commit()
+
+
+# --- Builders for the availability engine -----------------------------------------
+
+def _closure_applies(desk_ids: Sequence[int], town_ids: Sequence[int]):
+    return sa.or_(
+        Closure.scope == ClosureScope.ALL,
+        sa.and_(Closure.scope == ClosureScope.DESK, Closure.desk_id.in_(desk_ids)),
+        sa.and_(Closure.scope == ClosureScope.MUNICIPALITY, Closure.municipality_id.in_(town_ids)),
+    )
+
+
+def _utc_window(start: date, end: date) -> tuple[datetime, datetime]:
+    """The UTC instants covering the local days start..end inclusive (one day of margin each side)."""
+    return local_instant(start - timedelta(days=1), time(0)), local_instant(end + timedelta(days=2), time(0))
+
+
+def _engine_schedule(valid_from: date, valid_to: date | None, intervals) -> engine.Schedule:
+    return engine.Schedule(
+        valid_from=valid_from, valid_to=valid_to,
+        intervals=tuple(engine.WeeklyInterval(i.weekday, i.start, i.end) for i in intervals),
+    )
+
+
+def patron_day_of(town: Organisation) -> tuple[int, int, str] | None:
+    """The town's patron day as the holidays module wants it, or None when not configured."""
+    if town.patron_month is None or town.patron_day is None:
+        return None
+    return (town.patron_month, town.patron_day, town.patron_saint or _("Santo patrono"))
+
+
+def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int, engine.DeskCalendar]:
+    """Engine inputs for several desks over the local days start..end, in a fixed number of queries."""
+    ids = sorted(set(desk_ids))
+    if not ids:
+        return {}
+    desks = list(db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids))))
+    town_ids = sorted({d.municipality_id for d in desks})
+    schedules = db.session.scalars(
+        sa.select(OpeningSchedule)
+        .where(OpeningSchedule.desk_id.in_(ids), OpeningSchedule.valid_from <= end,
+               sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= start))
+        .order_by(OpeningSchedule.valid_from)
+    ).all()
+    window_start, window_end = _utc_window(start, end)
+    closures = db.session.scalars(
+        sa.select(Closure)
+        .where(Closure.starts_at < window_end, Closure.ends_at > window_start, _closure_applies(ids, town_ids))
+        .order_by(Closure.starts_at)
+    ).all()
+    extras = db.session.scalars(
+        sa.select(ExtraOpening)
+        .where(ExtraOpening.desk_id.in_(ids), ExtraOpening.day >= start, ExtraOpening.day <= end)
+        .order_by(ExtraOpening.day, ExtraOpening.start)
+    ).all()
+    by_desk: dict[int, list] = defaultdict(list)
+    for row in schedules:
+        by_desk[row.desk_id].append(_engine_schedule(row.valid_from, row.valid_to, row.intervals))
+    extra_by_desk: dict[int, list] = defaultdict(list)
+    for row in extras:
+        extra_by_desk[row.desk_id].append(engine.ExtraOpening(row.day, row.start, row.end))
+    holidays_by_town = {d.municipality_id: holidays_between(start, end, patron_day_of(d.municipality))
+                        for d in desks}
+    result = {}
+    for desk in desks:
+        applies = [
+            engine.Closure(c.starts_at, c.ends_at, c.reason) for c in closures
+            if c.scope == ClosureScope.ALL
+            or (c.scope == ClosureScope.DESK and c.desk_id == desk.id)
+            or (c.scope == ClosureScope.MUNICIPALITY and c.municipality_id == desk.municipality_id)
+        ]
+        result[desk.id] = engine.DeskCalendar(
+            desk_id=desk.id,
+            schedules=tuple(by_desk[desk.id]),
+            closures=tuple(applies),
+            extra_openings=tuple(extra_by_desk[desk.id]),
+            holidays=dict(holidays_by_town[desk.municipality_id]),
+            rooms=desk.rooms,
+        )
+    return result
+
+
+def desk_calendar(desk: Desk, start: date, end: date) -> engine.DeskCalendar:
+    """Engine input for one desk over the local days start..end inclusive."""
+    return desk_calendars([desk.id], start, end)[desk.id]
+
+
+def slot_rules(desk: Desk) -> engine.SlotRules:
+    """The desk's slot length, buffer and minimum notice as engine rules."""
+    return engine.SlotRules(length=timedelta(minutes=desk.slot_minutes),
+                            buffer=timedelta(minutes=desk.buffer_minutes),
+                            min_notice=timedelta(minutes=desk.min_notice_minutes))
+
+
+def tutor_calendars(desk_ids: Iterable[int], start: date, end: date) -> list[engine.TutorCalendar]:
+    """Availability (at these desks) and absences of the active tutors assigned to them, in two queries."""
+    ids = sorted(set(desk_ids))
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        sa.select(TutorAvailability)
+        .join(desk_tutors, sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
+                                   desk_tutors.c.user_id == TutorAvailability.tutor_id))
+        .join(User, User.id == TutorAvailability.tutor_id)
+        .where(TutorAvailability.desk_id.in_(ids), User.active.is_(True),
+               TutorAvailability.valid_from <= end,
+               sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= start))
+        .order_by(TutorAvailability.tutor_id, TutorAvailability.desk_id, TutorAvailability.valid_from)
+    ).all()
+    tutor_ids = sorted({r.tutor_id for r in rows})
+    if not tutor_ids:
+        return []
+    window_start, window_end = _utc_window(start, end)
+    absences = db.session.scalars(
+        sa.select(TutorAbsence)
+        .where(TutorAbsence.tutor_id.in_(tutor_ids), TutorAbsence.starts_at < window_end,
+               TutorAbsence.ends_at > window_start)
+        .order_by(TutorAbsence.starts_at)
+    ).all()
+    availability: dict[int, list] = defaultdict(list)
+    for row in rows:
+        availability[row.tutor_id].append((row.desk_id, _engine_schedule(row.valid_from, row.valid_to,
+                                                                          row.intervals)))
+    away: dict[int, list] = defaultdict(list)
+    for row in absences:
+        away[row.tutor_id].append(engine.Interval(row.starts_at, row.ends_at))
+    return [engine.TutorCalendar(tutor_id=t, availability=tuple(availability[t]), absences=tuple(away[t]))
+            for t in tutor_ids]
+
+
+# --- Preview -------------------------------------------------------------------------
+
+def preview_with_schedule(desk: Desk, valid_from: date, valid_to: date | None, intervals: list[Weekly],
+                          start: date, end: date) -> engine.DeskCalendar:
+    """The desk's calendar as it would be with a new schedule from `valid_from` (nothing is saved)."""
+    current = desk_calendar(desk, start, end)
+    kept = []
+    for sched in current.schedules:
+        if not _overlaps(sched.valid_from, sched.valid_to, valid_from, valid_to):
+            kept.append(sched)
+            continue
+        if sched.valid_from < valid_from:
+            kept.append(engine.Schedule(sched.valid_from, valid_from - timedelta(days=1), sched.intervals))
+        if valid_to is not None and (sched.valid_to is None or sched.valid_to > valid_to):
+            kept.append(engine.Schedule(valid_to + timedelta(days=1), sched.valid_to, sched.intervals))
+    kept.append(_engine_schedule(valid_from, valid_to, intervals))
+    kept.sort(key=lambda s: s.valid_from)
+    return engine.DeskCalendar(desk_id=current.desk_id, schedules=tuple(kept), closures=current.closures,
+                               extra_openings=current.extra_openings, holidays=current.holidays,
+                               rooms=current.rooms)
+
+
+def open_days(calendar: engine.DeskCalendar, start: date, end: date) -> list[engine.DaySummary]:
+    """Per local day start..end: open intervals, holiday, closures and extra openings (engine's view)."""
+    days = []
+    day = start
+    while day <= end:
+        days.append(engine.day_summary(calendar, day))
+        day += timedelta(days=1)
+    return days
