@@ -299,3 +299,20 @@ def get_desk_or_404(desk_id: int, user, action: str = "view"):
     if not allowed:
         abort(403)
     return desk
+
+
+# --- Desk calendars and feeds --------------------------------------------------
+
+def can_see_closure_reasons(user) -> bool:
+    """Closure reasons are for signed-in staff; the public timetable shows only dates."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def can_see_feed_links(user) -> bool:
+    """Anyone who may see a desk's calendar may subscribe to its feed (the desk is scoped already)."""
+    return has_permission(user, "desks.view")
+
+
+def can_manage_feeds(user) -> bool:
+    """Issuing, renewing and revoking feed tokens is for the Ufficio di Piano."""
+    return has_permission(user, "feeds.manage")

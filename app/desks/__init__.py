@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("desks", __name__)
 
-from app.desks import routes  # noqa: E402,F401
+from app.desks import calendar_routes, feed_routes, public_routes, routes  # noqa: E402,F401
