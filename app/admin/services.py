@@ -225,10 +225,9 @@ def _clean_organisation(data: OrganisationData, current: Organisation | None) ->
         raise Invalid(_("Inserisci un nome breve."), field="short_name")
     if values["kind"] not in OrganisationKind.ALL:
         raise Invalid(_("Scegli uno dei tipi proposti."), field="kind")
+    # The code is optional (the seed leaves it empty rather than guess it), never wrong.
     if values["kind"] == OrganisationKind.MUNICIPALITY:
-        if values["istat_code"] is None:
-            raise Invalid(_("Per un Comune il codice ISTAT è obbligatorio."), field="istat_code")
-        if not ISTAT_RE.match(values["istat_code"]):
+        if values["istat_code"] is not None and not ISTAT_RE.match(values["istat_code"]):
             raise Invalid(_("Il codice ISTAT è formato da 6 cifre (per esempio 015175)."), field="istat_code")
     elif values["istat_code"] is not None:
         raise Invalid(_("Il codice ISTAT si indica solo per i Comuni: lascia vuoto il campo."), field="istat_code")
