@@ -37,8 +37,10 @@ class DeskForm(FlaskForm):
     """A desk's details, services and staff (Ufficio di Piano)."""
 
     name = StringField(_l("Nome dello sportello"), validators=[DataRequired(), Length(max=160)])
-    municipality_id = SelectField(_l("Comune"), coerce=_coerce_int_or_none, validators=[DataRequired()])
-    partner_id = SelectField(_l("Ente gestore"), coerce=_coerce_int_or_none, validators=[DataRequired()])
+    municipality_id = SelectField(_l("Comune"), coerce=_coerce_int_or_none, validators=[DataRequired()],
+                                  validate_choice=False)
+    partner_id = SelectField(_l("Ente gestore"), coerce=_coerce_int_or_none, validators=[DataRequired()],
+                             validate_choice=False)
     address = StringField(_l("Indirizzo"), validators=[Optional(), Length(max=200)])
     rooms = IntegerField(_l("Stanze (colloqui contemporanei)"), default=1,
                          validators=[DataRequired(), NumberRange(min=1, max=50)])
@@ -52,9 +54,9 @@ class DeskForm(FlaskForm):
                                   validators=[Optional(), NumberRange(min=0, max=240)])
     min_notice_minutes = IntegerField(_l("Preavviso minimo (minuti)"), default=120,
                                       validators=[Optional(), NumberRange(min=0, max=20160)])
-    services = SelectMultipleField(_l("Servizi offerti"), choices=[], validate_choice=True)
-    operator_ids = SelectMultipleField(_l("Operatori"), coerce=int, choices=[])
-    tutor_ids = SelectMultipleField(_l("Tutor"), coerce=int, choices=[])
+    services = SelectMultipleField(_l("Servizi offerti"), choices=[], validate_choice=False)
+    operator_ids = SelectMultipleField(_l("Operatori"), coerce=int, choices=[], validate_choice=False)
+    tutor_ids = SelectMultipleField(_l("Tutor"), coerce=int, choices=[], validate_choice=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,7 +78,8 @@ class ClosureForm(FlaskForm):
 
     scope = SelectField(_l("Ambito"), choices=[("desk", _l("Sportelli scelti")),
                                                ("municipality", _l("Tutti gli sportelli di un comune")),
-                                               ("all", _l("Tutti gli sportelli della rete"))], default="desk")
+                                               ("all", _l("Tutti gli sportelli della rete"))], default="desk",
+                        validate_choice=False)
     desk_ids = SelectMultipleField(_l("Sportelli"), coerce=int, choices=[], validate_choice=False)
     municipality_id = SelectField(_l("Comune"), coerce=_coerce_int_or_none, choices=[], validate_choice=False)
     start_day = DateField(_l("Dal giorno"), validators=[DataRequired()])
@@ -98,7 +101,8 @@ class ExtraOpeningForm(FlaskForm):
 class AvailabilityForm(FlaskForm):
     """A tutor's weekly availability at a desk (the intervals come from the grid)."""
 
-    tutor_id = SelectField(_l("Tutor"), coerce=_coerce_int_or_none, choices=[], validators=[DataRequired()])
+    tutor_id = SelectField(_l("Tutor"), coerce=_coerce_int_or_none, choices=[], validators=[DataRequired()],
+                           validate_choice=False)
     valid_from = DateField(_l("Valida dal"), validators=[DataRequired()])
     valid_to = DateField(_l("Valida fino al (facoltativo)"), validators=[Optional()])
 
@@ -106,8 +110,9 @@ class AvailabilityForm(FlaskForm):
 class AbsenceForm(FlaskForm):
     """A tutor's absence over whole days."""
 
-    tutor_id = SelectField(_l("Tutor"), coerce=_coerce_int_or_none, choices=[], validators=[DataRequired()])
-    kind = SelectField(_l("Tipo"), choices=[])
+    tutor_id = SelectField(_l("Tutor"), coerce=_coerce_int_or_none, choices=[], validators=[DataRequired()],
+                           validate_choice=False)
+    kind = SelectField(_l("Tipo"), choices=[], validate_choice=False)
     start_day = DateField(_l("Dal giorno"), validators=[DataRequired()])
     end_day = DateField(_l("Al giorno (compreso)"), validators=[Optional()])
     note = StringField(_l("Nota"), validators=[Optional(), Length(max=200)])

@@ -340,8 +340,6 @@ def closures():
     form = ClosureForm()
     form.desk_ids.choices = [(d.id, d.name) for d in desks]
     form.municipality_id.choices = [("", _("— scegli —"))] + [(t.id, t.name) for t in _towns()]
-    if not network:
-        form.scope.choices = [c for c in form.scope.choices if c[0] == "desk"]
     status = 200
     if request.method == "POST":
         try:

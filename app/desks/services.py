@@ -636,7 +636,7 @@ def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int,
     ids = sorted(set(desk_ids))
     if not ids:
         return {}
-    desks = list(db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids))))
+    desks = list(db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids)).options(sa.orm.lazyload(Desk.service_rows))))
     town_ids = sorted({d.municipality_id for d in desks})
     schedules = db.session.scalars(
         sa.select(OpeningSchedule)
