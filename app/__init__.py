@@ -51,13 +51,17 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.bookings import bp as bookings_bp
     from app.desks import bp as desks_bp
     from app.main import bp as main_bp
+    from app.people import bp as people_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(desks_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(bookings_bp)
 
     from app import cli
 

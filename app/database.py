@@ -57,7 +57,7 @@ def serialised_write() -> Iterator[sa.orm.Session]:
     `SELECT … FOR UPDATE` do the work. The block commits on success and rolls back
     on any exception, which propagates.
     """
-    session = db.session
+    session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
     token = _serialised.set(True)

@@ -14,6 +14,8 @@ from app.policy import declared_access, has_permission
 NAV_ITEMS: list[tuple[str, object]] = [
     ("main.dashboard", _l("Cruscotto")),
     ("desks.index", _l("Sportelli e orari")),
+    ("bookings.index", _l("Appuntamenti")),
+    ("people.index", _l("Giovani")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),
 ]

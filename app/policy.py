@@ -47,6 +47,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hours.edit": frozenset({ADMIN, OPER}),
     "availability.edit": frozenset({ADMIN, COORD, OPER}),
     "feeds.manage": frozenset({ADMIN}),
+    # --- Young people and bookings (issue 5) ---
+    "people.view": frozenset({ADMIN, COORD, OPER, TUTOR}),
+    "people.register": frozenset({ADMIN, COORD, OPER}),
+    "bookings.view": frozenset({ADMIN, COORD, OPER, TUTOR}),
+    "bookings.manage": frozenset({ADMIN, COORD, OPER}),
 }
 
 PUBLIC = "public"
@@ -316,3 +321,146 @@ def can_see_feed_links(user) -> bool:
 def can_manage_feeds(user) -> bool:
     """Issuing, renewing and revoking feed tokens is for the Ufficio di Piano."""
     return has_permission(user, "feeds.manage")
+
+
+# --- Young people --------------------------------------------------------------
+# BRIEF: admin all; coordinator own organisation's (registered by it, or with an
+# appointment with one of its tutors); operator own desks' (registered at, or with an
+# appointment at, one of their desks); tutor own (name and code only). A protected
+# record is seen only by its tutor of record and that tutor's coordinator.
+
+def _own_desk_ids(user) -> sa.Select:
+    from app.models import desk_operators
+
+    return sa.select(desk_operators.c.desk_id).where(desk_operators.c.user_id == user.id)
+
+
+def _org_tutor_ids(organisation_id: int) -> sa.Select:
+    return sa.select(User.id).where(User.organisation_id == organisation_id, User.role == TUTOR)
+
+
+def scoped_young_people(query: sa.Select, user) -> sa.Select:
+    """Filter a YoungPerson query to the records the user may see (protected ones included only for their tutor/coordinator)."""
+    from app.models import Appointment, YoungPerson
+
+    def met(condition) -> sa.ColumnElement:
+        return YoungPerson.id.in_(sa.select(Appointment.young_person_id).where(condition))
+
+    if user.role == ADMIN:
+        return query.where(YoungPerson.protected.is_(False))
+    if user.role == COORD:
+        org_tutors = _org_tutor_ids(user.organisation_id)
+        return query.where(
+            sa.or_(YoungPerson.registered_org_id == user.organisation_id,
+                   YoungPerson.tutor_id.in_(org_tutors), met(Appointment.tutor_id.in_(org_tutors))),
+            sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors)),
+        )
+    if user.role == OPER:
+        desks = _own_desk_ids(user)
+        return query.where(
+            sa.or_(YoungPerson.registered_desk_id.in_(desks), met(Appointment.desk_id.in_(desks))),
+            YoungPerson.protected.is_(False),
+        )
+    if user.role == TUTOR:
+        return query.where(
+            sa.or_(YoungPerson.tutor_id == user.id, met(Appointment.tutor_id == user.id)),
+            sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id == user.id),
+        )
+    return query.where(sa.false())
+
+
+def can_view_young_person(user, person) -> bool:
+    """True when the record is in the user's scope (one query)."""
+    from app.models import YoungPerson
+
+    found = db.session.scalar(
+        scoped_young_people(sa.select(YoungPerson.id), user).where(YoungPerson.id == person.id)
+    )
+    return found is not None
+
+
+def can_view_person_details(user, person) -> bool:
+    """Contacts, consent and birth date: everyone in scope except tutors (name and code only)."""
+    return user.role in (ADMIN, COORD, OPER) and can_view_young_person(user, person)
+
+
+def can_register_young_people(user) -> bool:
+    """Operators, coordinators and the Ufficio di Piano register young people."""
+    return has_permission(user, "people.register")
+
+
+def get_young_person_or_404(person_id: int, user):
+    """Load a young person in the user's scope; 404 otherwise (no existence leak)."""
+    from app.models import YoungPerson
+
+    person = db.session.scalar(scoped_young_people(sa.select(YoungPerson), user).where(YoungPerson.id == person_id))
+    if person is None:
+        abort(404)
+    return person
+
+
+# --- Bookings --------------------------------------------------------------------
+# BRIEF: book / move / cancel — admin all, coordinator own organisation's tutors,
+# operator own desks; a tutor sees their own appointments.
+
+def scoped_appointments(query: sa.Select, user) -> sa.Select:
+    """Filter an Appointment query to those the user may see."""
+    from app.models import Appointment
+
+    if user.role == ADMIN:
+        return query
+    if user.role == COORD:
+        return query.where(Appointment.tutor_id.in_(_org_tutor_ids(user.organisation_id)))
+    if user.role == OPER:
+        return query.where(Appointment.desk_id.in_(_own_desk_ids(user)))
+    if user.role == TUTOR:
+        return query.where(Appointment.tutor_id == user.id)
+    return query.where(sa.false())
+
+
+def bookable_desks(query: sa.Select, user) -> sa.Select:
+    """Filter a Desk query to the desks where the user may book (coordinators: any, for their tutors)."""
+    from app.models import Desk
+
+    if user.role in (ADMIN, COORD):
+        return query
+    if user.role == OPER:
+        return query.where(Desk.id.in_(_own_desk_ids(user)))
+    return query.where(sa.false())
+
+
+def can_book(user, desk, tutor) -> bool:
+    """May the user book (or move, cancel) an appointment with this tutor at this desk?"""
+    if not has_permission(user, "bookings.manage"):
+        return False
+    if user.role == ADMIN:
+        return True
+    if user.role == COORD:
+        return tutor is not None and tutor.organisation_id == user.organisation_id
+    if user.role == OPER:
+        return desk is not None and any(op.id == user.id for op in desk.operators)
+    return False
+
+
+def can_manage_appointment(user, appointment) -> bool:
+    """Confirm, cancel, reschedule or record attendance of this appointment."""
+    return can_book(user, appointment.desk, appointment.tutor)
+
+
+def can_override_hours(user) -> bool:
+    """Only the Ufficio di Piano may book outside opening hours or availability (with a reason)."""
+    return user.role == ADMIN
+
+
+def get_appointment_or_404(appointment_id: int, user, action: str = "view"):
+    """Load an appointment the user may see (404 otherwise); 403 when `action` is "manage" and not allowed."""
+    from app.models import Appointment
+
+    appointment = db.session.scalar(
+        scoped_appointments(sa.select(Appointment), user).where(Appointment.id == appointment_id)
+    )
+    if appointment is None:
+        abort(404)
+    if action == "manage" and not can_manage_appointment(user, appointment):
+        abort(403)
+    return appointment

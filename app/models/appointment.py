@@ -103,9 +103,8 @@ class Appointment(db.Model):
     cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The appointment this one replaces (a reschedule); at most one successor each.
-    rescheduled_from_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("appointments.id", ondelete="RESTRICT"), unique=True
-    )
+    # NO ACTION (checked at the end of the statement), not RESTRICT, so a whole chain can be erased at once.
+    rescheduled_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointments.id"), unique=True)
     # Written reason when an admin books outside opening hours or tutor availability.
     override_reason: Mapped[str | None] = mapped_column(sa.Text)
     # iCalendar identity for messages: stable across reschedules, SEQUENCE grows with each change.

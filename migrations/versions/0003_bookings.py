@@ -106,7 +106,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['cancelled_by_id'], ['users.id'], name=op.f('fk_appointments_cancelled_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_appointments_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['desk_id'], ['desks.id'], name=op.f('fk_appointments_desk_id_desks'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['rescheduled_from_id'], ['appointments.id'], name=op.f('fk_appointments_rescheduled_from_id_appointments'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['rescheduled_from_id'], ['appointments.id'], name=op.f('fk_appointments_rescheduled_from_id_appointments')),
     sa.ForeignKeyConstraint(['tutor_id'], ['users.id'], name=op.f('fk_appointments_tutor_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_appointments_updated_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['young_person_id'], ['young_people.id'], name=op.f('fk_appointments_young_person_id_young_people'), ondelete='RESTRICT'),

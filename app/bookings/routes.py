@@ -1,0 +1,282 @@
+"""Booking routes: the stepper (person → service and desk → slot), the appointment page and its actions."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.bookings import bp, services
+from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_value
+from app.domain.errors import Conflict, DomainError
+from app.extensions import db
+from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, YoungPerson
+from app.people import services as people_services
+from app.policy import (
+    bookable_desks,
+    can_book,
+    can_manage_appointment,
+    can_override_hours,
+    can_view_young_person,
+    get_appointment_or_404,
+    has_permission,
+    requires,
+    scoped_young_people,
+)
+
+DAYS_AHEAD = 14
+DAYS_SHOWN = 5
+SLOTS_PER_DAY = 16
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
+    """The full page, or only its partial when htmx asks (Vary is set globally)."""
+    return render_template(fragment if _is_htmx() else page, **context), status
+
+
+def _done(target: str, message: str):
+    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
+    flash(message, "success")
+    if _is_htmx():
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _parse_day(value: str | None) -> date:
+    today = people_services.today_local()
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return today
+    return max(day, today)
+
+
+def _person(person_id: int | None) -> YoungPerson | None:
+    if person_id is None:
+        return None
+    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user)
+                             .where(YoungPerson.id == person_id))
+
+
+def _picker(args, *, error: str | None = None, move_of=None) -> dict:
+    """Everything the stepper shows for the choices made so far (fresh slots every time)."""
+    person = move_of.young_person if move_of is not None else _person(int_or_none(args.get("person")))
+    service = move_of.service if move_of is not None else args.get("service", "")
+    if service not in DESK_SERVICES:
+        service = ""
+    desk_query = bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), current_user)
+    desks = [d for d in db.session.scalars(desk_query.order_by(Desk.name)) if not service or service in d.services]
+    town_id = person.residence_town_id if person else None
+    desks.sort(key=lambda d: (d.municipality_id != town_id, d.name))  # the person's town first
+    desk_id = move_of.desk_id if move_of is not None else int_or_none(args.get("desk"))
+    desk = next((d for d in desks if d.id == desk_id), None)
+    tutors = [t for t in desk.tutors if t.active and can_book(current_user, desk, t)] if desk else []
+    tutor_id = int_or_none(args.get("tutor"))
+    if tutor_id not in {t.id for t in tutors}:
+        tutor_id = None
+    day = _parse_day(args.get("day"))
+    groups: OrderedDict[date, list] = OrderedDict()
+    next_day = None
+    if person and service and desk:
+        allowed = {t.id: t for t in tutors}
+        slots = services.free_slots(desk, day, day + timedelta(days=DAYS_AHEAD - 1), tutor_id=tutor_id,
+                                    young_person_id=person.id)
+        for slot in slots:
+            if slot.tutor_id not in allowed:
+                continue
+            local_day = slot.start.astimezone(people_services.ROME).date()
+            if local_day not in groups and len(groups) >= DAYS_SHOWN:
+                next_day = local_day
+                break
+            items = groups.setdefault(local_day, [])
+            if len(items) < SLOTS_PER_DAY:
+                items.append((slot, allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
+        if next_day is None:
+            next_day = day + timedelta(days=DAYS_AHEAD)
+    step = 1 if person is None else (2 if not (service and desk) else 3)
+    form = BookForm(formdata=None, person=person.id if person else "", desk=desk.id if desk else "", service=service)
+    form.override_tutor.choices = [(t.id, t.full_name) for t in tutors]
+    return dict(person=person, service=service, services=DESK_SERVICES, desks=desks, desk=desk, tutors=tutors,
+                tutor_id=tutor_id, day=day, groups=groups, next_day=next_day, step=step, error=error,
+                form=form, modes=MODES, can_override=can_override_hours(current_user), move_of=move_of,
+                cancelled_by=CANCELLED_BY, q=args.get("q", ""),
+                found=people_services.search(current_user, args.get("q", "")) if person is None and args.get("q")
+                else [])
+
+
+@bp.get("/appuntamenti")
+@requires("bookings.view")
+def index():
+    """Upcoming appointments in the viewer's scope."""
+    now = datetime.now(people_services.ROME)
+    appointments = services.appointments_of(current_user, start=now - timedelta(days=1),
+                                            end=now + timedelta(days=60))
+    appointments.reverse()
+    return render_template("bookings/index.html", appointments=appointments,
+                           can_book=has_permission(current_user, "bookings.manage"))
+
+
+@bp.get("/appuntamenti/nuovo")
+@requires("bookings.manage")
+def new():
+    """"Nuovo appuntamento": pick the person, the service and desk, then a free slot (htmx swaps the stepper)."""
+    return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", **_picker(request.args))
+
+
+@bp.get("/appuntamenti/nuovo/persone")
+@requires("bookings.manage")
+def person_choices():
+    """Active search for the stepper's first step (the results list only)."""
+    q = request.args.get("q", "")[:100]
+    found = people_services.search(current_user, q) if q.strip() else []
+    return render_template("bookings/_person_choices.html", found=found, q=q)
+
+
+def _override_start(text: str) -> datetime | None:
+    try:
+        local = datetime.strptime(text.strip(), "%d/%m/%Y %H:%M")  # noqa: DTZ007 - made aware just below
+    except ValueError:
+        return None
+    return local.replace(tzinfo=people_services.ROME)
+
+
+def _picker_again(form: BookForm, status: int, message: str, move_of=None):
+    """Re-render the stepper with fresh slots and the message (409/422/403)."""
+    args = {"person": form.person.data, "service": form.service.data, "desk": form.desk.data,
+            "tutor": request.form.get("tutor", ""), "day": request.form.get("day", "")}
+    context = _picker(args, error=message, move_of=move_of)
+    return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", status, **context)
+
+
+@bp.post("/appuntamenti")
+@requires("bookings.manage")
+def create():
+    """Book the chosen slot (or a weekly path after a per-date report); a lost race answers 409 with fresh slots."""
+    form = BookForm()
+    if not form.validate_on_submit():
+        return _picker_again(form, 422, _("Controlla i dati e riprova."))
+    tutor_id, starts_at = parse_slot(form.slot.data)
+    reason = (form.override_reason.data or "").strip()
+    if reason:
+        tutor_id, starts_at = form.override_tutor.data, _override_start(form.override_start.data or "")
+        if starts_at is None:
+            return _picker_again(form, 422, _("Scrivi l'inizio come gg/mm/aaaa hh:mm."))
+    data = services.BookingData(
+        desk_id=int_or_none(form.desk.data) or 0, tutor_id=tutor_id or 0,
+        young_person_id=int_or_none(form.person.data) or 0, service=form.service.data or "",
+        mode=form.mode.data or "presenza", starts_at=starts_at, override_reason=reason)
+    try:
+        sessions = form.sessions.data or 1
+        if sessions > 1:
+            commit = form.confirm_path.data == "1"
+            report = services.book_path(current_user, data, sessions, commit=commit)
+            return render_template("bookings/path.html" if not _is_htmx() else "bookings/_path.html",
+                                   report=report, committed=commit, form=form, slot=form.slot.data), 200
+        appointment = services.create_booking(current_user, data)
+    except DomainError as error:
+        return _picker_again(form, error.status_code, error.message)
+    return _done(url_for("bookings.detail", appointment_id=appointment.id), _("Appuntamento prenotato."))
+
+
+@bp.get("/appuntamenti/<int:appointment_id>")
+@requires("bookings.view")
+def detail(appointment_id: int):
+    """One appointment, its history and the lifecycle actions the viewer may take."""
+    appointment = get_appointment_or_404(appointment_id, current_user)
+    return _render_detail(appointment)
+
+
+def _render_detail(appointment, status: int = 200, error: str | None = None, cancel_form: CancelForm | None = None):
+    manage = can_manage_appointment(current_user, appointment)
+    return _page_or_fragment(
+        "bookings/detail.html", "bookings/_detail.html", status, appointment=appointment, manage=manage,
+        show_person=can_view_young_person(current_user, appointment.young_person), error=error,
+        cancel_form=cancel_form or CancelForm(formdata=None, version=appointment.version), Status=Status,
+        status_form=StatusForm(formdata=None, version=appointment.version), now=datetime.now(people_services.ROME),
+        events=appointment.events, users={u.id: u for u in _event_actors(appointment)})
+
+
+def _event_actors(appointment) -> list[User]:
+    ids = {e.actor_id for e in appointment.events if e.actor_id}
+    return list(db.session.scalars(sa.select(User).where(User.id.in_(ids)))) if ids else []
+
+
+ACTIONS = {"confirm": services.confirm, "attended": services.record_attendance, "no_show": services.record_no_show}
+ACTION_MESSAGES = {"confirm": "Appuntamento confermato.", "attended": "Presenza registrata.",
+                   "no_show": "Assenza registrata."}
+
+
+@bp.post("/appuntamenti/<int:appointment_id>/stato")
+@requires("bookings.manage")
+def transition(appointment_id: int):
+    """Confirm, record attendance or a no-show (a stale form answers 409)."""
+    appointment = get_appointment_or_404(appointment_id, current_user, "manage")
+    form = StatusForm()
+    action = ACTIONS.get(form.action.data or "")
+    if not form.validate_on_submit() or action is None:
+        return _render_detail(appointment, 422, _("Operazione non valida."))
+    try:
+        action(current_user, appointment.id, expected_version=int_or_none(form.version.data))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_detail(_reload(appointment.id), error.status_code, error.message)
+    return _done(url_for("bookings.detail", appointment_id=appointment.id), _(ACTION_MESSAGES[form.action.data]))
+
+
+def _reload(appointment_id: int):
+    return get_appointment_or_404(appointment_id, current_user)
+
+
+@bp.post("/appuntamenti/<int:appointment_id>/annulla")
+@requires("bookings.manage")
+def cancel(appointment_id: int):
+    """Cancel with a reason and who asked (a stale form answers 409)."""
+    appointment = get_appointment_or_404(appointment_id, current_user, "manage")
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _render_detail(appointment, 422, _("Controlla i campi evidenziati."), cancel_form=form)
+    try:
+        services.cancel(current_user, appointment.id, form.reason.data, form.by_kind.data,
+                        expected_version=int_or_none(form.version.data))
+    except DomainError as error:
+        db.session.rollback()
+        return _render_detail(_reload(appointment.id), error.status_code, error.message, cancel_form=form)
+    return _done(url_for("bookings.detail", appointment_id=appointment.id), _("Appuntamento annullato."))
+
+
+@bp.route("/appuntamenti/<int:appointment_id>/sposta", methods=["GET", "POST"])
+@requires("bookings.manage")
+def move(appointment_id: int):
+    """Reschedule: pick a new slot; the old appointment is cancelled and linked in the same transaction."""
+    appointment = get_appointment_or_404(appointment_id, current_user, "manage")
+    if request.method == "GET":
+        context = _picker(request.args, move_of=appointment)
+        context["version"] = appointment.version
+        return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", **context)
+    form = BookForm()
+    tutor_id, starts_at = parse_slot(form.slot.data)
+    by_kind = request.form.get("by_kind", "desk")
+    try:
+        if not form.validate_on_submit() or starts_at is None:
+            raise Conflict(_("Scegli un nuovo orario."))
+        new = services.reschedule(current_user, appointment.id, starts_at, tutor_id=tutor_id,
+                                  mode=form.mode.data or None, by_kind=by_kind,
+                                  reason=request.form.get("reason", ""),
+                                  expected_version=int_or_none(request.form.get("version")))
+    except DomainError as error:
+        db.session.rollback()
+        appointment = _reload(appointment.id)
+        context = _picker(request.form, error=error.message, move_of=appointment)
+        context["version"] = appointment.version
+        return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", error.status_code, **context)
+    return _done(url_for("bookings.detail", appointment_id=new.id), _("Appuntamento spostato."))

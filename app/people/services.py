@@ -1,0 +1,198 @@
+"""Young people's register use cases: search, duplicate check, registration."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app import policy
+from app.domain.errors import Forbidden, Invalid
+from app.extensions import db
+from app.models import (
+    CHANNELS,
+    GENDERS,
+    STUDY_WORK_STATUSES,
+    Desk,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+    YoungPerson,
+)
+from app.models.base import utcnow
+from app.models.young_person import DIGITAL_CONSENT_AGE, age_on, format_code
+
+ROME = ZoneInfo("Europe/Rome")
+PRIVACY_TEXT_VERSION = "2026-01"
+SEARCH_LIMIT = 20
+CODE_RE = re.compile(r"^HDT-\d{4}-\d{1,6}$", re.IGNORECASE)
+
+
+def today_local() -> date:
+    """Today in Europe/Rome."""
+    return datetime.now(ROME).date()
+
+
+def _digits(phone: str) -> str:
+    return re.sub(r"\D", "", phone or "")[-10:]
+
+
+def search(actor, q: str, limit: int = SEARCH_LIMIT) -> list[YoungPerson]:
+    """Young people in the actor's scope whose code or name matches `q` (every word must match)."""
+    q = (q or "").strip()[:100]
+    query = policy.scoped_young_people(sa.select(YoungPerson), actor)
+    if q:
+        if CODE_RE.match(q) or q.upper().startswith("HDT"):
+            query = query.where(YoungPerson.code.ilike(f"{q.upper()}%"))
+        else:
+            for word in q.split()[:4]:
+                pattern = f"%{word}%"
+                query = query.where(sa.or_(YoungPerson.first_name.ilike(pattern),
+                                           YoungPerson.last_name.ilike(pattern)))
+    return list(db.session.scalars(query.order_by(YoungPerson.last_name, YoungPerson.first_name,
+                                                  YoungPerson.id).limit(limit)))
+
+
+@dataclass
+class PersonData:
+    """What the registration form sends."""
+
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    gender: str
+    study_work_status: str
+    residence_town_id: int | None = None
+    residence_other: str = ""
+    school: str = ""
+    phone: str = ""
+    email: str = ""
+    preferred_channel: str = "telefono"
+    guardian_name: str = ""
+    guardian_contact: str = ""
+    guardian_consent: bool = False
+    privacy_consent: bool = False
+    protected: bool = False
+    tutor_id: int | None = None
+    registered_desk_id: int | None = None
+
+
+def possible_duplicates(data: PersonData) -> list[YoungPerson]:
+    """Records with the same name and birth date, or the same phone (whole register, protected ones excluded)."""
+    conditions = []
+    if data.first_name and data.last_name and data.birth_date:
+        conditions.append(sa.and_(sa.func.lower(YoungPerson.first_name) == data.first_name.strip().lower(),
+                                  sa.func.lower(YoungPerson.last_name) == data.last_name.strip().lower(),
+                                  YoungPerson.birth_date == data.birth_date))
+    digits = _digits(data.phone)
+    if len(digits) >= 6:
+        conditions.append(YoungPerson.phone.like(f"%{digits[-6:]}"))
+    if not conditions:
+        return []
+    rows = db.session.scalars(sa.select(YoungPerson).where(sa.or_(*conditions), YoungPerson.protected.is_(False))
+                              .order_by(YoungPerson.id).limit(10)).all()
+    # The phone condition is a coarse filter: compare the normalised numbers exactly.
+    return [p for p in rows
+            if (p.birth_date == data.birth_date and p.first_name.lower() == data.first_name.strip().lower()
+                and p.last_name.lower() == data.last_name.strip().lower())
+            or (digits and _digits(p.phone) == digits)]
+
+
+def _validate(actor, data: PersonData, today: date) -> None:
+    """Field-level rules with Italian messages (422)."""
+    if not data.first_name.strip():
+        raise Invalid(_("Il nome è obbligatorio."), field="first_name")
+    if not data.last_name.strip():
+        raise Invalid(_("Il cognome è obbligatorio."), field="last_name")
+    if data.birth_date is None or data.birth_date > today:
+        raise Invalid(_("Data di nascita non valida."), field="birth_date")
+    age = age_on(data.birth_date, today)
+    if age < 10 or age > 35:
+        raise Invalid(_("Il programma è per giovani tra i 10 e i 35 anni."), field="birth_date")
+    if data.gender not in GENDERS:
+        raise Invalid(_("Scegli un'opzione."), field="gender")
+    if data.study_work_status not in STUDY_WORK_STATUSES:
+        raise Invalid(_("Scegli un'opzione."), field="study_work_status")
+    if data.preferred_channel not in CHANNELS:
+        raise Invalid(_("Scegli un'opzione."), field="preferred_channel")
+    if data.residence_town_id is None and not data.residence_other.strip():
+        raise Invalid(_("Indica il comune di residenza."), field="residence_town_id")
+    if data.residence_town_id is not None:
+        town = db.session.get(Organisation, data.residence_town_id)
+        if town is None or town.kind != OrganisationKind.MUNICIPALITY:
+            raise Invalid(_("Comune non valido."), field="residence_town_id")
+    if not data.phone.strip() and not data.email.strip():
+        raise Invalid(_("Serve almeno un recapito: telefono o e-mail."), field="phone")
+    if data.email and "@" not in data.email:
+        raise Invalid(_("Indirizzo e-mail non valido."), field="email")
+    if data.preferred_channel == "email" and not data.email.strip():
+        raise Invalid(_("Per ricevere e-mail serve l'indirizzo."), field="email")
+    if data.preferred_channel in ("telefono", "sms") and not data.phone.strip():
+        raise Invalid(_("Per essere contattati al telefono serve il numero."), field="phone")
+    if age < DIGITAL_CONSENT_AGE:
+        if not data.guardian_name.strip() or not data.guardian_contact.strip():
+            raise Invalid(_("Sotto i 14 anni servono nome e recapito di un genitore o tutore."),
+                          field="guardian_name")
+        if not data.guardian_consent:
+            raise Invalid(_("Sotto i 14 anni serve il consenso di un genitore o tutore."), field="guardian_consent")
+    if not data.privacy_consent:
+        raise Invalid(_("Senza consenso al trattamento dei dati non è possibile registrare la persona."),
+                      field="privacy_consent")
+    if data.protected or data.tutor_id is not None:
+        tutor = db.session.get(User, data.tutor_id) if data.tutor_id else None
+        if tutor is None or tutor.role != Role.TUTOR:
+            raise Invalid(_("Una scheda riservata richiede il tutor di riferimento."), field="tutor_id")
+
+
+def register(actor, data: PersonData) -> YoungPerson:
+    """Register a young person (the caller has shown the possible duplicates first)."""
+    if not policy.can_register_young_people(actor):
+        raise Forbidden(_("Non puoi registrare persone."))
+    today = today_local()
+    _validate(actor, data, today)
+    desk = None
+    if data.registered_desk_id is not None:
+        desk = db.session.scalar(policy.bookable_desks(sa.select(Desk), actor)
+                                 .where(Desk.id == data.registered_desk_id))
+        if desk is None:
+            raise Invalid(_("Sportello non valido."), field="registered_desk_id")
+    person = YoungPerson(
+        code=f"TMP-{secrets.token_hex(7)}",
+        first_name=data.first_name.strip()[:80], last_name=data.last_name.strip()[:80], birth_date=data.birth_date,
+        gender=data.gender, residence_town_id=data.residence_town_id,
+        residence_other="" if data.residence_town_id else data.residence_other.strip()[:80],
+        study_work_status=data.study_work_status, school=data.school.strip()[:160], phone=data.phone.strip()[:40],
+        email=data.email.strip()[:254], preferred_channel=data.preferred_channel,
+        guardian_name=data.guardian_name.strip()[:120], guardian_contact=data.guardian_contact.strip()[:160],
+        guardian_consent=bool(data.guardian_consent), privacy_consent_at=utcnow(),
+        privacy_text_version=PRIVACY_TEXT_VERSION, privacy_collected_by_id=actor.id,
+        protected=bool(data.protected), tutor_id=data.tutor_id,
+        registered_desk_id=desk.id if desk else None, registered_org_id=actor.organisation_id,
+        created_by_id=actor.id,
+    )
+    db.session.add(person)
+    db.session.flush()
+    # The code comes from the id (unique by construction; the unique constraint guards it anyway).
+    person.code = format_code(today.year, person.id)
+    db.session.commit()
+    return person
+
+
+def municipalities() -> list[Organisation]:
+    """The network's towns, for the residence field."""
+    return list(db.session.scalars(sa.select(Organisation).where(
+        Organisation.kind == OrganisationKind.MUNICIPALITY, Organisation.active.is_(True)).order_by(Organisation.name)))
+
+
+def tutors_for(actor) -> list[User]:
+    """Tutors the actor may name as tutor of record (coordinators: their own organisation's)."""
+    query = sa.select(User).where(User.role == Role.TUTOR, User.active.is_(True)).order_by(User.full_name)
+    if actor.role == Role.COORDINATOR:
+        query = query.where(User.organisation_id == actor.organisation_id)
+    return list(db.session.scalars(query))
