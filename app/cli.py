@@ -66,6 +66,27 @@ def init_app(app: Flask) -> None:
         sent = mail.deliver_pending(limit)
         click.echo(f"Messaggi inviati: {sent}")
 
+    @app.cli.command("audit-verify")
+    @click.option("--batch-size", default=1000, show_default=True)
+    def audit_verify(batch_size: int):
+        """Check the audit log's hash chain; exit 1 at the first broken link."""
+        from app.audit import chain_head, verify_chain
+        from app.formatting import format_datetime
+        from app.models import AuditEvent
+
+        ok, broken_id, checked = verify_chain(batch_size)
+        if not ok:
+            entry = db.session.get(AuditEvent, broken_id)
+            at = f"{format_datetime(entry.at)} (ora italiana)" if entry else "?"
+            click.echo(f"Registro attività ALTERATO: catena interrotta alla voce {broken_id} del {at}, "
+                       f"dopo {checked - 1} voci integre.", err=True)
+            raise SystemExit(1)
+        click.echo(f"Registro attività integro: {checked} voci verificate.")
+        head = chain_head()
+        if head is not None:
+            # Kept elsewhere, the last hash also reveals a later removal of the newest entries.
+            click.echo(f"Ultima voce: {head.id} del {format_datetime(head.at)}, hash {head.hash}")
+
 
 # Later areas register functions(orgs) that add their demo data.
 SEED_HOOKS: list = []

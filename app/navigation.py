@@ -18,6 +18,7 @@ NAV_ITEMS: list[tuple[str, object]] = [
     ("people.index", _l("Giovani")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),
+    ("audit.index", _l("Registro attività")),
 ]
 
 

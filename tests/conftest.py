@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -69,11 +70,27 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
+@contextmanager
+def append_only_suspended(conn):
+    """Lift the append-only triggers (audit log, …) inside this transaction: test cleanup and tampering only."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))  # superuser: triggers off
+        yield
+        conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
+        return
+    triggers = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+    for name, _sql in triggers:
+        conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _name, sql in triggers:
+        conn.execute(sa.text(sql))
+
+
 def _clean(app) -> None:
     """Empty every table so each test starts from a blank database."""
     with app.app_context():
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
+        with db.engine.begin() as conn, append_only_suspended(conn):
             if db.engine.dialect.name == "postgresql":
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             else:

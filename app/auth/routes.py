@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import audit
 from app.auth import bp, services
 from app.auth.forms import ChangePasswordForm, LoginForm, ResetPasswordForm, ResetRequestForm
 from app.auth.sessions import end_session, start_session
@@ -46,11 +47,15 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
-            start_session(user)
+            audit.record("auth.login", actor=user, object_type="user", object_id=user.id)
+            start_session(user)  # commits the audit entry with the new session
             current_app.logger.info("sign-in", extra={"user_id": user.id})
             target = form.next.data if is_safe_next(form.next.data) else url_for("main.dashboard")
             return redirect(target, code=303)
         current_app.logger.info("sign-in failed")
+        # Only a keyed hash of the submitted address: repeated attempts correlate, the address is not stored.
+        audit.record_now("auth.login_failed", details={
+            "email_pseudonym": audit.pseudonym(services.normalise_email(form.email.data), "email")})
         form.password.errors.append(_("E-mail o password non corretti."))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -77,6 +82,7 @@ def change_password():
         except Invalid as error:
             getattr(form, error.field or "new_password").errors.append(error.message)
         else:
+            audit.record("auth.password_changed", actor=user, object_type="user", object_id=user.id)
             start_session(user)
             flash(_("Password cambiata. Le altre sessioni aperte sono state chiuse."), "success")
             return redirect(url_for("main.dashboard"), code=303)
@@ -116,10 +122,12 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.new_password.data)
+            user = services.reset_password(token, form.new_password.data)
         except Invalid as error:
             form.new_password.errors.append(error.message)
         else:
+            audit.record_now("auth.password_reset", actor=user, object_type="user", object_id=user.id,
+                             details={"purpose": purpose})
             flash(_("Password impostata. Ora puoi accedere."), "success")
             return redirect(url_for("auth.login"), code=303)
     status = 422 if request.method == "POST" else 200

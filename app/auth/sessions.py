@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, session
 from flask_login import LoginManager, login_user, logout_user
 
+from app import audit
 from app.extensions import db
 from app.models import User, UserSession
 from app.models.base import utcnow
@@ -58,13 +59,14 @@ def start_session(user: User) -> None:
 def end_session(user: User) -> None:
     """Revoke the current session row, then clear the cookie."""
     token = getattr(user, "current_session_token", None)
+    audit.record("auth.logout", actor=user, object_type="user", object_id=user.id)
     if token:
         db.session.execute(
             sa.update(UserSession)
             .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        db.session.commit()
+    db.session.commit()
     logout_user()
     session.clear()
 

@@ -8,6 +8,7 @@ from app.models.appointment import (
     AppointmentEvent,
     Status,
 )
+from app.models.audit import GENESIS_HASH, AuditEvent
 from app.models.desk import (
     ABSENCE_KINDS,
     DESK_SERVICES,
@@ -42,4 +43,5 @@ __all__ = [
     "TutorAvailability", "desk_operators", "desk_tutors",
     "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession",
     "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
-    "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson"]
+    "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson",
+    "GENESIS_HASH", "AuditEvent"]
