@@ -60,12 +60,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(desks_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(bookings_bp)
 
     from app.audit import bp as audit_bp
 
     app.register_blueprint(audit_bp, url_prefix="/admin/registro")
-    app.register_blueprint(people_bp)
-    app.register_blueprint(bookings_bp)
 
     from app import cli
 
