@@ -444,3 +444,12 @@ def test_weekly_conflict_for_a_tutor_at_two_desks():
     assert not weekly_conflict(mornings, tuesday_mornings)
     assert not weekly_conflict(Schedule(date(2026, 1, 1), date(2026, 1, 31), week([0], MORNING)),
                                Schedule(date(2026, 2, 1), None, week([0], MORNING)))
+
+
+def test_overlapping_schedules_the_latest_starting_one_wins():
+    """The desks area refuses overlapping schedules; the engine still answers deterministically."""
+    base = Schedule(date(2026, 1, 1), None, week(WEEKDAYS, MORNING))
+    exam_period = Schedule(date(2026, 6, 1), date(2026, 6, 30), week(WEEKDAYS, (time(15), time(19))))
+    cal = desk(schedules=[exam_period, base])
+    assert open_intervals(cal, date(2026, 6, 3), date(2026, 6, 3)) == [span(utc(2026, 6, 3, 13), utc(2026, 6, 3, 17))]
+    assert open_intervals(cal, date(2026, 7, 1), date(2026, 7, 1)) == [span(utc(2026, 7, 1, 7), utc(2026, 7, 1, 10, 30))]
