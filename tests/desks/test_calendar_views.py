@@ -69,7 +69,7 @@ def test_week_calendar_page_and_fragment(client, login_as, calendar_desk):
     url = f"/orari/{desk.id}/calendario?vista=settimana&data=2026-12-09"
     page = client.get(url).get_data(as_text=True)
     assert "<html" in page and "Settimana dal 07/12/2026 al 13/12/2026" in page
-    assert page.count("09:00–12:30") == 4  # Tuesday 8 December is the Immacolata holiday
+    assert page.count("09:00–12:30") == 2 * 4  # table and phone list; Tuesday 8 December is the Immacolata holiday
     assert "Immacolata" in page
     assert 'scope="col"' in page and "it-chevron-left" in page and "nav-tabs" in page
     fragment = client.get(url, headers=htmx()).get_data(as_text=True)
