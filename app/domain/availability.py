@@ -4,7 +4,7 @@ Pure module (no Flask, no database). Inputs are plain frozen dataclasses that th
 desks and bookings areas build from the database; every instant going in or out
 is timezone-aware. Wall-clock rules (weekly hours, extra openings) are read in
 Europe/Rome and converted to UTC, so the daylight-saving changes never create a
-missing or duplicated hour.
+missing or duplicated hour. Rules and decisions: docs/availability.md.
 """
 
 from __future__ import annotations
