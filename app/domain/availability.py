@@ -509,8 +509,8 @@ def bookable_slots(
         if not (at_desk or of_tutor or of_person):
             continue  # checked before converting: most appointments are elsewhere
         span = _busy_span(item)
-        if span[1] <= low - buffer or span[0] >= high + buffer:
-            continue
+        if span[1] <= span[0] or span[1] <= low - buffer or span[0] >= high + buffer:
+            continue  # empty or reversed rows block nothing
         if at_desk:
             desk_busy.append(span)
         if of_tutor:

@@ -453,3 +453,9 @@ def test_overlapping_schedules_the_latest_starting_one_wins():
     cal = desk(schedules=[exam_period, base])
     assert open_intervals(cal, date(2026, 6, 3), date(2026, 6, 3)) == [span(utc(2026, 6, 3, 13), utc(2026, 6, 3, 17))]
     assert open_intervals(cal, date(2026, 7, 1), date(2026, 7, 1)) == [span(utc(2026, 7, 1, 7), utc(2026, 7, 1, 10, 30))]
+
+
+def test_empty_or_reversed_appointments_block_nothing():
+    cal = morning_desk()
+    broken = [Busy(rome(10, 45), rome(10), desk_id=1, tutor_id=7), Busy(rome(10), rome(10), desk_id=1, tutor_id=7)]
+    assert len(bookable_slots(cal, [tutor(7, 1)], broken, WEDNESDAY, WEDNESDAY, RULES, EARLY)) == 3
