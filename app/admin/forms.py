@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -53,8 +53,11 @@ class UserForm(FlaskForm):
     email = StringField(
         _l("Indirizzo e-mail"), validators=[DataRequired(_l("Inserisci l'indirizzo e-mail.")), _too_long(254)]
     )
-    role = SelectField(_l("Ruolo"), validate_choice=False)
-    organisation_id = SelectField(_l("Organizzazione"), coerce=int_or_none, validate_choice=False)
+    role = SelectField(_l("Ruolo"), validators=[DataRequired(_l("Scegli un ruolo."))], validate_choice=False)
+    organisation_id = SelectField(
+        _l("Organizzazione"), validators=[DataRequired(_l("Scegli un'organizzazione."))],
+        coerce=int_or_none, validate_choice=False,
+    )
     version = HiddenField()
 
     def set_choices(self, roles, organisations, role_label) -> None:
@@ -74,10 +77,10 @@ class OrganisationForm(FlaskForm):
     short_name = StringField(
         _l("Nome breve"), validators=[DataRequired(_l("Inserisci un nome breve.")), _too_long(60)]
     )
-    kind = SelectField(_l("Tipo"), validate_choice=False)
+    kind = SelectField(_l("Tipo"), validators=[DataRequired(_l("Scegli il tipo di partner."))], validate_choice=False)
     istat_code = StringField(_l("Codice ISTAT"), validators=[Optional(), _too_long(6)])
     role_in_programme = StringField(_l("Ruolo nel progetto"), validators=[Optional(), _too_long(200)])
-    address = TextAreaField(_l("Indirizzo"), validators=[Optional(), _too_long(200)])
+    address = StringField(_l("Indirizzo"), validators=[Optional(), _too_long(200)])
     email = StringField(_l("E-mail"), validators=[Optional(), _too_long(254)])
     phone = StringField(_l("Telefono"), validators=[Optional(), _too_long(40)])
     website = StringField(_l("Sito web"), validators=[Optional(), _too_long(200)])

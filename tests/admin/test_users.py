@@ -118,7 +118,8 @@ def test_invitation_never_contains_a_password(client, login_as, network):
     ({"full_name": "   "}, "full_name", "Inserisci nome e cognome."),
     ({"role": "superuser"}, "role", "Scegli uno dei ruoli proposti."),
     ({"organisation_id": "999999"}, "organisation_id", "Scegli una delle organizzazioni proposte."),
-    ({"organisation_id": "abc"}, "organisation_id", "Scegli una delle organizzazioni proposte."),
+    ({"organisation_id": "abc"}, "organisation_id", "Scegli un'organizzazione."),
+    ({"role": ""}, "role", "Scegli un ruolo."),
 ])
 def test_create_refuses_invalid_data_with_italian_messages(client, login_as, network, changes, field, message):
     login_as("admin")
