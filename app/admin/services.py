@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app import audit
 from app.auth.services import hash_password, normalise_email, queue_invitation
 from app.auth.sessions import revoke_all_sessions
 from app.domain.errors import Conflict, Invalid
@@ -101,6 +102,8 @@ def create_user(actor: User, *, full_name: str, email: str, role: str, organisat
     try:
         db.session.flush()
         queue_invitation(user)
+        audit.record("user.created", actor=actor, object_type="user", object_id=user.id,
+                     details={"role": role, "organisation_id": organisation_id})
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -165,6 +168,12 @@ def update_user(actor: User, target: User, *, full_name: str, role: str, organis
         raise Invalid(_("Non puoi cambiare il tuo ruolo: chiedilo a un altro amministratore."), field="role")
     if role != Role.ADMIN:
         _ensure_not_last_admin(target)
+    if role != target.role:
+        audit.record("user.role_changed", actor=actor, object_type="user", object_id=target.id,
+                     details={"from": target.role, "to": role})
+    if organisation_id != target.organisation_id:
+        audit.record("user.scope_changed", actor=actor, object_type="user", object_id=target.id,
+                     details={"from_organisation_id": target.organisation_id, "to_organisation_id": organisation_id})
     target.full_name, target.role, target.organisation_id = name, role, organisation_id
     _commit_versioned()
     return target
@@ -183,6 +192,8 @@ def set_user_active(actor: User, target: User, active: bool, version) -> User:
         revoke_all_sessions(target.id)
     else:
         target.active = True
+    audit.record("user.reactivated" if active else "user.deactivated", actor=actor, object_type="user",
+                 object_id=target.id)
     _commit_versioned()
     return target
 
@@ -280,6 +291,9 @@ def update_organisation(actor: User, organisation: Organisation, data: Organisat
         )
         if not remaining:
             raise Conflict(_("Disattivando questo partner non resterebbe nessun amministratore attivo."))
+    if organisation.active != values["active"]:
+        audit.record("organisation.reactivated" if values["active"] else "organisation.deactivated",
+                     actor=actor, object_type="organisation", object_id=organisation.id)
     for key, value in values.items():
         setattr(organisation, key, value)
     return _save_organisation(organisation)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+
 from app import audit
 from app.auth.services import make_reset_token
 from app.extensions import db
@@ -51,3 +54,37 @@ def test_password_change_and_reset_are_logged(client, make_user, events):
     actions = [(r.action, r.actor_id) for r in events() if r.action.startswith("auth.password")]
     assert actions == [("auth.password_changed", user.id), ("auth.password_reset", user.id)]
     assert audit.verify_chain()[0]
+
+
+def test_role_scope_and_activation_changes_are_logged(app, make_user, network, events):
+    from app.admin import services
+
+    admin = make_user("admin")
+    target = make_user("operator")
+    services.update_user(admin, target, full_name=target.full_name, role="coordinator",
+                         organisation_id=network["Ala Milano"].id, version=target.version)
+    services.set_user_active(admin, target, False, target.version)
+    services.set_user_active(admin, target, True, target.version)
+    rows = [(r.action, r.actor_id, r.object_id, r.details) for r in events()]
+    assert rows == [
+        ("user.role_changed", admin.id, str(target.id), {"from": "operator", "to": "coordinator"}),
+        ("user.scope_changed", admin.id, str(target.id),
+         {"from_organisation_id": network["Students Lab"].id, "to_organisation_id": network["Ala Milano"].id}),
+        ("user.deactivated", admin.id, str(target.id), {}),
+        ("user.reactivated", admin.id, str(target.id), {}),
+    ]
+
+
+def test_a_change_that_fails_to_commit_leaves_no_entry(app, make_user, events):
+    from app.admin import services
+    from app.domain.errors import Conflict
+
+    admin = make_user("admin")
+    target = make_user("operator")
+    # Someone else saved the account meanwhile: the versioned UPDATE matches no row at commit.
+    db.session.execute(sa.text("UPDATE users SET version = version + 1 WHERE id = :id"), {"id": target.id})
+    with app.test_request_context(), pytest.raises(Conflict):
+        services.update_user(admin, target, full_name=target.full_name, role="tutor",
+                             organisation_id=target.organisation_id, version=target.version)
+    assert events() == []
+    assert audit.verify_chain() == (True, None, 0)
