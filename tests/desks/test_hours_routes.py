@@ -191,3 +191,45 @@ def test_tutor_cannot_edit_availability(client, login_as, make_desk):
     tutor = login_as("tutor")
     desk = make_desk(tutors=[tutor])
     assert client.get(f"/orari/{desk.id}/disponibilita").status_code == 403
+
+
+def test_closure_errors_come_back_as_a_fragment(client, login_as, make_desk):
+    operator = login_as("operator")
+    desk = make_desk(operators=[operator])
+    response = client.post(f"/orari/{desk.id}/chiusure", headers=htmx(),
+                           data={"start_day": "2027-08-15", "end_day": "2027-08-14", "reason": "Ferie"})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in text and 'id="desk-closures"' in text
+    assert "Il giorno di fine precede quello di inizio." in text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
+def test_extra_opening_and_future_schedule_removal(client, login_as, make_desk):
+    operator = login_as("operator")
+    desk = make_desk(operators=[operator])
+    added = client.post(f"/orari/{desk.id}/aperture", data={"day": "2027-09-25", "start": "10:00", "end": "13:00",
+                                                           "note": "Open day"})
+    assert added.status_code == 303
+    assert "Open day" in client.get(f"/orari/{desk.id}").get_data(as_text=True)
+    reversed_ = client.post(f"/orari/{desk.id}/aperture", data={"day": "2027-09-26", "start": "13:00", "end": "10:00"})
+    assert reversed_.status_code == 422
+    client.post(f"/orari/{desk.id}/orari", data=_schedule_form())
+    schedule_id = db.session.scalar(sa.select(OpeningSchedule.id))
+    assert client.post(f"/orari/{desk.id}/orari/{schedule_id}/elimina").status_code == 303
+    assert _schedules_of(desk.id) == []
+
+
+def test_admin_sets_and_clears_a_patron_day(client, login_as, network):
+    login_as("admin")
+    town = network["Gessate"]
+    data = {"patron_saint": "Santo di prova", "patron_day": "12", "patron_month": "3"}
+    assert client.post(f"/orari/gestione/comuni/{town.id}/patrono", data=data).status_code == 303
+    db.session.expire_all()
+    assert (town.patron_saint, town.patron_month, town.patron_day) == ("Santo di prova", 3, 12)
+    bad = client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={**data, "patron_day": "31", "patron_month": "4"})
+    assert bad.status_code == 303  # back to the list with the message
+    db.session.expire_all()
+    assert town.patron_day == 12
+    client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={"patron_saint": "", "patron_day": "", "patron_month": ""})
+    db.session.expire_all()
+    assert (town.patron_saint, town.patron_month, town.patron_day) == (None, None, None)
