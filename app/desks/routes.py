@@ -395,7 +395,7 @@ def _availability_page(desk: Desk, *, form=None, absence_form=None, grid=None, g
     form.tutor_id.choices = choices
     if form.valid_from.data is None:
         form.valid_from.data = services.today_local() + timedelta(days=1)
-    absence_form = absence_form or AbsenceForm()
+    absence_form = absence_form or AbsenceForm(prefix="absence")
     absence_form.tutor_id.choices = choices
     template = fragment if (fragment and _is_htmx()) else "desks/availability.html"
     return render_template(
@@ -463,7 +463,7 @@ def availability_delete(desk_id: int, row_id: int):
 def absence_create(desk_id: int):
     """Record a tutor's absence over whole days."""
     desk = get_desk_or_404(desk_id, current_user)
-    form = AbsenceForm()
+    form = AbsenceForm(prefix="absence")
     tutors, _rows, _absences = _availability_context(desk)
     form.tutor_id.choices = [("", "")] + [(t.id, t.full_name) for t in tutors]
     try:

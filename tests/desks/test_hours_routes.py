@@ -182,8 +182,9 @@ def test_tutor_availability_page_scope(client, login_as, make_desk, make_user):
     assert response.status_code == 303
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TutorAvailability)) == 1
     assert client.get(f"/orari/{other.id}/disponibilita").status_code == 403
-    absence = client.post(f"/orari/{desk.id}/assenze", data={"tutor_id": tutor.id, "kind": "malattia",
-                                                            "start_day": "2027-01-11", "end_day": "2027-01-12"})
+    absence = client.post(f"/orari/{desk.id}/assenze", data={"absence-tutor_id": tutor.id, "absence-kind": "malattia",
+                                                            "absence-start_day": "2027-01-11",
+                                                            "absence-end_day": "2027-01-12"})
     assert absence.status_code == 303
 
 
