@@ -14,10 +14,11 @@ How appending works (read this before calling `record` from another area):
   a UNIQUE(prev_hash) constraint makes a fork impossible anyway.
 * `record_now(...)` writes one entry in its own short transaction (its own
   connection): for reads, views and downloads where nothing else is committed.
-  On SQLite call it only when your session holds no uncommitted writes (it
-  would wait for your own write lock). Also on SQLite: a transaction that read
-  before anyone else committed cannot write any more (app/database.py) — use
-  `serialised_write()` for busy write paths there.
+  Call it only when your own transaction holds no uncommitted write or row
+  lock: it would wait for you (PostgreSQL gives up after 5 s, SQLite after
+  busy_timeout). Also on SQLite: a transaction that read before someone else
+  committed cannot write any more ("database is locked", see app/database.py);
+  use `serialised_write()` for busy write paths there.
 * `details` is a small dict of codes and ids, never note content or personal
   data: keys such as "email", "name", "content" and values that look like
   e-mail addresses are refused with ValueError. Use `pseudonym()` when you
@@ -40,7 +41,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import GENESIS_HASH, AuditEvent
+from app.models import GENESIS_HASH, AuditEvent, User
 from app.models.base import utcnow
 
 HASH_VERSION = 1
@@ -265,6 +266,13 @@ def _lock_chain(connection: sa.Connection) -> None:
 def _append(session: Session, entries: list[Entry]) -> None:
     """Insert entries at the end of the chain, inside the session's transaction."""
     connection = session.connection()
+    actor_ids = sorted({e.actor_id for e in entries if e.actor_id is not None})
+    if actor_ids and connection.dialect.name == "postgresql":
+        # The foreign key will need these rows KEY SHARE-locked: take that lock before the chain
+        # lock, so a transaction holding FOR UPDATE on a user row never waits for us in a cycle.
+        users = User.__table__
+        connection.execute(sa.select(users.c.id).where(users.c.id.in_(actor_ids))
+                           .with_for_update(read=True, key_share=True))
     _lock_chain(connection)
     table = AuditEvent.__table__
     last = connection.execute(
@@ -306,6 +314,10 @@ def record_now(action: str, *, actor=None, object_type: str | None = None, objec
     entry = build_entry(action, actor=actor, object_type=object_type, object_id=object_id,
                         reason=reason, details=details)
     with Session(db.engine) as session, session.begin():
+        if session.connection().dialect.name == "postgresql":
+            # Called by mistake while the request's own transaction holds a lock we need,
+            # this would wait on ourselves: fail loudly instead of hanging.
+            session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
         _append(session, [entry])
 
 
