@@ -1,10 +1,14 @@
 """Engine settings per database: SQLite pragmas, PostgreSQL session defaults, serialised writes.
 
-On SQLite we take over transaction control from the sqlite3 driver (SQLAlchemy docs,
-"Enabling Non-Legacy SQLite Transactional Modes"): the driver's own BEGIN is turned off
-and every transaction starts with our BEGIN, so reads are repeatable and savepoints work.
-Inside `serialised_write()` that BEGIN is `BEGIN IMMEDIATE`: the write lock is taken
-before the first read, so two bookings that check-then-insert run one after the other.
+SQLite and `serialised_write()`: inside the block we take over transaction control
+from the sqlite3 driver (SQLAlchemy docs, "Enabling Non-Legacy SQLite Transactional
+Modes": DBAPI `isolation_level = None` plus our own BEGIN in the "begin" event) and
+start with `BEGIN IMMEDIATE`, so the write lock is held from the first read and two
+bookings that check-then-insert run one after the other. Outside the block the driver
+keeps its usual behaviour (reads in autocommit, a deferred BEGIN just before the first
+write): a plain BEGIN for every transaction would open a read snapshot at a request's
+first SELECT, and any later write in it (signing in, refreshing a session) would fail
+at once with SQLITE_BUSY_SNAPSHOT when another request had committed meanwhile.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ _serialised: ContextVar[bool] = ContextVar("serialised_write", default=False)
 
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
-    # Turn off the driver's implicit (DML-only) BEGIN; _begin_sqlite emits ours.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -34,8 +36,13 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 
 def _begin_sqlite(connection) -> None:
-    """Start every SQLite transaction ourselves; IMMEDIATE inside serialised_write()."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _serialised.get() else "BEGIN")
+    """Inside serialised_write(): our own BEGIN IMMEDIATE; elsewhere the driver's deferred BEGIN before DML."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if _serialised.get():
+        dbapi_connection.isolation_level = None  # the driver emits no BEGIN of its own
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dbapi_connection.isolation_level is None:
+        dbapi_connection.isolation_level = ""  # back to the driver's default (DEFERRED before DML)
 
 
 def init_app(app: Flask) -> None:

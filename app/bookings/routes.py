@@ -28,7 +28,7 @@ from app.policy import (
     scoped_young_people,
 )
 
-DAYS_AHEAD = 14
+DAYS_AHEAD = 7
 DAYS_SHOWN = 5
 SLOTS_PER_DAY = 16
 

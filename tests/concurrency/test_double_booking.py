@@ -1,0 +1,265 @@
+"""Acceptance: no double booking under concurrent load, against real worker processes.
+
+The real app runs under gunicorn with 4 worker processes on a free 127.0.0.1 port, on
+this run's database (SQLite file or PostgreSQL). Each round fires 50 simultaneous
+booking POSTs (threads released by a barrier) that compete for one thing — the same
+tutor, the same young person at two desks, or the last room of a desk — and exactly
+one must win (303) while the others get 409; none may get 500.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from app.bookings import services
+from app.bookings.services import BookingData
+from app.domain.holidays import holidays_between
+from app.extensions import db
+from app.models import User
+from tests.bookings.conftest import tomorrow_at
+from tests.bookings.factories import make_desk, make_person
+from tests.conftest import DEMO_PASSWORD
+
+pytestmark = pytest.mark.concurrency
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = 50
+ROUNDS = 20
+TIMEOUT = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Client:
+    """One browser: its own cookies and CSRF token, one keep-alive connection per request burst."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.csrf = ""
+
+    def connection(self) -> http.client.HTTPConnection:
+        """A fresh connection (gunicorn sync workers close after each response)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
+        conn.connect()
+        return conn
+
+    def request(self, method: str, path: str, form: dict | None = None, conn=None, htmx: bool = False) \
+            -> tuple[int, str]:
+        """Send one request, keep the cookies; returns (status, body)."""
+        conn = conn or self.connection()
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if htmx:
+            headers["HX-Request"] = "true"
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = self.csrf
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookie = SimpleCookie()
+                cookie.load(header)
+                for key, morsel in cookie.items():
+                    self.cookies[key] = morsel.value
+            return response.status, text
+        finally:
+            conn.close()
+
+    def login(self, email: str) -> None:
+        """Sign in through the real form and keep the page's CSRF token."""
+        status, page = self.request("GET", "/login")
+        assert status == 200
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+            re.search(r'"X-CSRFToken": "([^"]+)"', page)
+        self.csrf = token.group(1)
+        status, _body = self.request("POST", "/login", {"email": email, "password": DEMO_PASSWORD,
+                                                         "csrf_token": self.csrf})
+        assert status == 303, _body[:300]
+        status, page = self.request("GET", "/accessibilita")
+        self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def server(app, database_url):
+    """gunicorn -w 4 serving the app on this run's database; always stopped at the end."""
+    port = _free_port()
+    env = {**os.environ, "HUB_ENV": "testing", "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url,
+           "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "PYTHONPATH": str(ROOT)}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "60", "--backlog", "256",
+         "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.poll() is not None else ""
+                    pytest.fail(f"gunicorn did not start: {output[-2000:]}")
+                time.sleep(0.1)  # polling a port, not timing the test
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _clients(port: int, operator: User) -> list[Client]:
+    clients = [Client(port) for _ in range(CLIENTS)]
+    for client in clients:
+        client.login(operator.email)
+    return clients
+
+
+def _fire(clients: list[Client], forms: list[dict]) -> list[int]:
+    """Send one POST per client at the same instant; returns the status codes."""
+    barrier = threading.Barrier(len(clients), timeout=TIMEOUT)
+    statuses: list[int | None] = [None] * len(clients)
+
+    def run(index: int) -> None:
+        client = clients[index]
+        conn = client.connection()
+        barrier.wait()
+        try:
+            # The picker posts through htmx: a winner gets 204 + HX-Redirect, a loser 409 and fresh slots.
+            statuses[index], body = client.request("POST", "/appuntamenti", forms[index], conn=conn, htmx=True)
+            if statuses[index] not in (204, 303, 409):
+                text = re.sub(r"<[^>]+>|\s+", " ", body)[:300]
+                statuses[index] = f"{statuses[index]}: {text}"
+        except (OSError, http.client.HTTPException) as error:  # recorded, asserted below
+            statuses[index] = f"error: {error}"
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT * 2)
+    assert not any(t.is_alive() for t in threads), "a request never finished"
+    return statuses
+
+
+def _working_days(n: int) -> list[int]:
+    """Offsets from today of the next `n` days that are not national holidays (the desks close then)."""
+    today = tomorrow_at(0, days=0).date()
+    closed = holidays_between(today, today + timedelta(days=3 * n))
+    return [d for d in range(1, 3 * n) if today + timedelta(days=d) not in closed][:n]
+
+
+ROUND_DAYS = _working_days(ROUNDS)
+
+
+def _slot(tutor_id: int, round_number: int) -> tuple[str, datetime]:
+    starts = tomorrow_at(10, days=ROUND_DAYS[round_number])
+    return f"{tutor_id}|{starts.astimezone(UTC).isoformat()}", starts
+
+
+def _assert_one_winner(statuses: list, round_number: int) -> None:
+    wins = [s for s in statuses if s in (204, 303, 201)]
+    losses = [s for s in statuses if s == 409]
+    assert len(wins) == 1, f"round {round_number}: {sorted(map(str, statuses))}"
+    assert len(losses) == CLIENTS - 1, f"round {round_number}: {sorted(map(str, statuses))}"
+
+
+def _tutors(make_user, n: int) -> list[User]:
+    return [make_user("tutor", full_name=f"Tutor {i:02d}") for i in range(n)]
+
+
+@pytest.fixture
+def request_context(app):
+    """Services translate their messages, which needs a request."""
+    with app.test_request_context():
+        yield
+
+
+def test_fifty_requests_for_the_same_tutor_and_slot(app, network, make_user, server, request_context):
+    """50 different young people want the same tutor at the same time: one wins each round."""
+    operator = make_user("operator")
+    tutor = make_user("tutor")
+    desk = make_desk(network, rooms=CLIENTS, operators=[operator], tutors=[tutor], name="Sportello concorrenza")
+    people = [make_person(network, operator, first_name=f"P{i}", phone=f"34000{i:05d}") for i in range(CLIENTS)]
+    clients = _clients(server, operator)
+    started = time.monotonic()
+    for round_number in range(ROUNDS):
+        slot, _starts = _slot(tutor.id, round_number)
+        forms = [{"person": p.id, "desk": desk.id, "service": "orientamento", "mode": "presenza", "slot": slot,
+                  "csrf_token": c.csrf} for p, c in zip(people, clients, strict=True)]
+        _assert_one_winner(_fire(clients, forms), round_number)
+    assert time.monotonic() - started < 90
+    db.session.rollback()  # end the test's read snapshot to see what the workers wrote
+    assert len(services.busy_intervals(tutor_ids=[tutor.id], start=tomorrow_at(0), end=tomorrow_at(0, days=90))) \
+        == ROUNDS
+
+
+def test_fifty_requests_for_one_young_person_at_two_desks(app, network, make_user, server, request_context):
+    """One young person, 50 tutors at two desks, same time: they can only be in one place."""
+    operator = make_user("operator")
+    tutors = _tutors(make_user, CLIENTS)
+    first = make_desk(network, rooms=CLIENTS, operators=[operator], tutors=tutors[:25], name="Sportello A")
+    second = make_desk(network, town="Rodano", rooms=CLIENTS, operators=[operator], tutors=tutors[25:],
+                       name="Sportello B")
+    person = make_person(network, operator)
+    clients = _clients(server, operator)
+    for round_number in range(ROUNDS):
+        forms = []
+        for index, (tutor, client) in enumerate(zip(tutors, clients, strict=True)):
+            slot, _starts = _slot(tutor.id, round_number)
+            forms.append({"person": person.id, "desk": (first if index < 25 else second).id,
+                          "service": "orientamento", "mode": "presenza", "slot": slot, "csrf_token": client.csrf})
+        _assert_one_winner(_fire(clients, forms), round_number)
+    db.session.rollback()  # end the test's read snapshot to see what the workers wrote
+    assert len(services.busy_intervals(young_person_ids=[person.id], start=tomorrow_at(0),
+                                       end=tomorrow_at(0, days=90))) == ROUNDS
+
+
+def test_fifty_requests_for_the_last_room_of_a_desk(app, network, make_user, server, request_context):
+    """A desk with 2 rooms, one already taken: 50 tutor/person pairs race for the last room."""
+    operator = make_user("operator")
+    tutors = _tutors(make_user, CLIENTS + 1)
+    desk = make_desk(network, rooms=2, operators=[operator], tutors=tutors, name="Sportello stanze")
+    people = [make_person(network, operator, first_name=f"R{i}", phone=f"35000{i:05d}") for i in range(CLIENTS + 1)]
+    for round_number in range(ROUNDS):
+        _slot_value, starts = _slot(tutors[-1].id, round_number)
+        services.create_booking(operator, BookingData(desk_id=desk.id, tutor_id=tutors[-1].id,
+                                                      young_person_id=people[-1].id, service="orientamento",
+                                                      starts_at=starts))
+    clients = _clients(server, operator)
+    for round_number in range(ROUNDS):
+        forms = []
+        for tutor, person, client in zip(tutors[:CLIENTS], people[:CLIENTS], clients, strict=True):
+            slot, _starts = _slot(tutor.id, round_number)
+            forms.append({"person": person.id, "desk": desk.id, "service": "orientamento", "mode": "presenza",
+                          "slot": slot, "csrf_token": client.csrf})
+        _assert_one_winner(_fire(clients, forms), round_number)
+    db.session.rollback()  # end the test's read snapshot to see what the workers wrote
+    assert len(services.busy_intervals(desk_ids=[desk.id], start=tomorrow_at(0), end=tomorrow_at(0, days=90))) \
+        == 2 * ROUNDS
+
