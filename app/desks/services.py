@@ -733,8 +733,13 @@ def tutor_calendars(desk_ids: Iterable[int], start: date, end: date) -> list[eng
 # --- Preview -------------------------------------------------------------------------
 
 def preview_with_schedule(desk: Desk, valid_from: date, valid_to: date | None, intervals: list[Weekly],
-                          start: date, end: date) -> engine.DeskCalendar:
-    """The desk's calendar as it would be with a new schedule from `valid_from` (nothing is saved)."""
+                          start: date, end: date, *, today: date | None = None) -> engine.DeskCalendar:
+    """The desk's calendar as it would be with a new schedule from `valid_from` (nothing is saved).
+
+    Raises Invalid when saving would be refused, so the preview says so before the user saves.
+    """
+    _check_period(valid_from, valid_to)
+    _plan_schedule(desk, valid_from, valid_to, today or today_local())
     current = desk_calendar(desk, start, end)
     kept = []
     for sched in current.schedules:

@@ -234,3 +234,12 @@ def test_admin_sets_and_clears_a_patron_day(client, login_as, network):
     client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={"patron_saint": "", "patron_day": "", "patron_month": ""})
     db.session.expire_all()
     assert (town.patron_saint, town.patron_month, town.patron_day) == (None, None, None)
+
+
+def test_preview_warns_when_saving_would_be_refused(client, login_as, make_desk):
+    operator = login_as("operator")
+    desk = make_desk(operators=[operator])
+    client.post(f"/orari/{desk.id}/orari", data=_schedule_form(name="Esami", valid_to="2027-07-31"))
+    response = client.post(f"/orari/{desk.id}/anteprima", headers=htmx(),
+                           data=_schedule_form(name="Estate", valid_from="2027-06-15", valid_to="2027-07-10"))
+    assert response.status_code == 422 and "si sovrappone a «Esami»" in response.get_data(as_text=True)
