@@ -55,6 +55,8 @@ def _form_error(form, error: DomainError) -> None:
 
 # --- Accounts ------------------------------------------------------------------
 
+USERS_SHOWN = 200  # the network has a few dozen accounts; past this, searching beats paging
+
 def _filters_from(form: UserFilterForm) -> services.UserFilters:
     return services.UserFilters(
         q=(form.q.data or "")[:100], role=form.role.data or "",
@@ -74,10 +76,10 @@ def users():
         scoped_organisations(sa.select(Organisation), current_user).order_by(Organisation.name)
     ).all()
     form.organisation.choices = [Choice("", _("Tutte le organizzazioni"))] + [Choice(o.id, o.name) for o in organisations]
-    found = services.search_users(current_user, _filters_from(form))
+    found = services.search_users(current_user, _filters_from(form), limit=USERS_SHOWN)
     filtered = any([form.q.data, form.role.data, form.organisation.data, form.status.data])
     return _page_or_fragment("admin/users.html", "admin/_users.html", form=form, users=found, filtered=filtered,
-                             can_manage=has_permission(current_user, "users.manage"))
+                             limit=USERS_SHOWN, can_manage=has_permission(current_user, "users.manage"))
 
 
 def _user_form(target=None, formdata=None) -> UserForm:

@@ -169,6 +169,7 @@ def test_htmx_create_answers_with_hx_redirect(client, login_as, network):
     assert invalid.status_code == 422
     body = invalid.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="user-form">') and "<footer" not in body
+    assert 'role="alert" tabindex="-1" id="form-errors" autofocus' in body  # focus follows the swap
 
 
 # --- Edit and versions -----------------------------------------------------------------
