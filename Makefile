@@ -9,11 +9,12 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql lint venv deps translations translations-update bench clean help
+.PHONY: run test test-sqlite test-postgresql test-browser system-deps lint venv deps translations translations-update bench clean help
 
 help:
 	@echo "make run    - set up everything and serve the demo on http://$(HOST):$(PORT)"
 	@echo "make test   - lint and run the whole suite on SQLite and on PostgreSQL"
+	@echo "make test-browser - only the browser tests (Chromium + axe-core), on SQLite"
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "ERROR: $(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -43,14 +44,19 @@ run: deps translations
 lint: deps
 	$(BIN)/ruff check app tests tools wsgi.py
 
-test: deps translations lint
+system-deps:
 	bash tools/system-deps.sh
+
+test: deps translations lint system-deps
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tools/check-postgres.py
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql
 
 test-sqlite: deps
 	HUB_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-browser: deps translations system-deps
+	HUB_TEST_DB=sqlite $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
 test-postgresql: deps
 	HUB_TEST_DB=postgresql TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)

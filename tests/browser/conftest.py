@@ -94,7 +94,9 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture(scope="package")
 def live_server(database_url) -> Iterator[str]:
     """The real app, seeded like `flask seed-demo` with HUB_DEMO=1, on a free 127.0.0.1 port."""
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, HUB_DEMO=True)
+    # Assets cached by the browser for the run: every page need not revalidate a dozen files.
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, HUB_DEMO=True,
+                     SEND_FILE_MAX_AGE_DEFAULT=3600)
     _clean(app)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output + repr(result.exception)

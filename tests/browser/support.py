@@ -85,7 +85,7 @@ def run_axe(page) -> list[dict]:
         page.evaluate(_axe_source())
     return page.evaluate(
         """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.map(n => ({target: n.target, html: n.html.slice(0, 200)})),
