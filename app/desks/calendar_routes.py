@@ -106,19 +106,24 @@ def calendar(desk_id: int):
     if tutors:
         counts = calendars.free_slot_counts(engine_input, tutors, desk_services.slot_rules(desk), first, last, now)
     view = calendars.build_view(engine_input, kind, anchor, now=now, slot_counts=counts)
-    feed_links = _feed_links(desk) if can_see_feed_links(current_user) else None
     context = dict(
         desk=desk, view=view, view_word=VIEW_WORDS[kind], show_reasons=can_see_closure_reasons(current_user),
-        can_edit=can_edit_hours(current_user, desk), feed_links=feed_links,
-        can_manage_feeds=can_manage_feeds(current_user), today=calendars.today_local(now),
+        can_edit=can_edit_hours(current_user, desk),
+        today=calendars.today_local(now),
     )
     if _is_htmx():
         return render_template("desks/_calendar_grid.html", **context)
     return render_template("desks/calendar_desk.html", **context)
 
 
-def _feed_links(desk: Desk) -> list[dict]:
-    """The desk's and its town's feeds: label, scope, target, token (None when not issued)."""
+@bp.app_template_global("desk_feed_links")
+def desk_feed_links(desk: Desk) -> list[dict] | None:
+    """The desk's and its town's feeds for the viewer (label, scope, target, token or None); None if not theirs.
+
+    A template global so any desk page can `{% include "desks/_calendar_feed.html" %}`.
+    """
+    if not can_see_feed_links(current_user):
+        return None
     links = []
     for scope, target_id, label in (
         (FeedScope.DESK, desk.id, desk.name),
@@ -145,6 +150,12 @@ def timetable_print(desk_id: int):
 
 
 # --- Template filters used by the calendar templates -----------------------------------
+
+@bp.app_template_global("viewer_manages_feeds")
+def viewer_manages_feeds() -> bool:
+    """True when the signed-in person may create, renew and revoke feed links."""
+    return can_manage_feeds(current_user)
+
 
 @bp.app_template_filter("local_day")
 def local_day(moment) -> date:
