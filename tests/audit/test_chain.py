@@ -181,3 +181,47 @@ def test_cli_reports_count_then_the_broken_id(app, tamper):
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 1
     assert "alla voce 2 del " in result.output
+
+
+def test_no_deadlock_with_a_transaction_holding_the_actors_row(app, make_user):
+    """A writer holding FOR UPDATE on a user row and an appender whose actor is that user both commit."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks and advisory locks are PostgreSQL's")
+    from sqlalchemy.orm import Session
+
+    from app.models import User
+
+    admin = make_user("admin")
+    admin_id = admin.id
+    holder = Session(db.engine)
+    holder.execute(sa.select(User.id).where(User.id == admin_id).with_for_update())
+    holder_pid = holder.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    outcome: list[object] = []
+
+    def append_as_admin() -> None:
+        try:
+            with app.app_context():
+                audit.record("person.read", actor=db.session.get(User, admin_id), object_type="person", object_id=1)
+                db.session.commit()
+                db.session.remove()
+            outcome.append("ok")
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            outcome.append(error)
+
+    worker = threading.Thread(target=append_as_admin)
+    worker.start()
+    # Wait (no sleep) until the appender is blocked behind the holder's row lock.
+    with db.engine.connect() as probe:
+        for _ in range(100_000):
+            waiting = probe.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> :me AND pid IN "
+                "(SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND :holder = ANY(pg_blocking_pids(pid)))"), {"me": holder_pid, "holder": holder_pid}).scalar()
+            if waiting or not worker.is_alive():
+                break
+    audit.record("user.deactivated", actor=None, object_type="user", object_id=admin_id, session=holder)
+    holder.commit()
+    holder.close()
+    worker.join()
+    assert outcome == ["ok"]
+    assert audit.verify_chain() == (True, None, 2)
