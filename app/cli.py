@@ -66,6 +66,17 @@ def init_app(app: Flask) -> None:
         sent = mail.deliver_pending(limit)
         click.echo(f"Messaggi inviati: {sent}")
 
+    @app.cli.command("send-reminders")
+    @click.option("--deliver/--no-deliver", default=True, show_default=True)
+    def send_reminders(deliver: bool):
+        """Queue tomorrow's appointment reminders (cron, daily; never twice) and deliver the outbox."""
+        from app import mail
+        from app.bookings import messages
+
+        queued = messages.send_reminders()
+        sent = mail.deliver_pending(1000) if deliver else 0
+        click.echo(f"Promemoria accodati: {queued}; messaggi inviati: {sent}")
+
     @app.cli.command("audit-verify")
     @click.option("--batch-size", default=1000, show_default=True)
     def audit_verify(batch_size: int):
@@ -94,3 +105,7 @@ SEED_HOOKS: list = []
 from app.desks.demo import seed_desks  # noqa: E402 - registered after SEED_HOOKS exists
 
 SEED_HOOKS.append(seed_desks)
+
+from app.bookings.demo import seed_bookings  # noqa: E402 - after the desks: it books at their desks
+
+SEED_HOOKS.append(seed_bookings)

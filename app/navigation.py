@@ -14,7 +14,10 @@ from app.policy import declared_access, has_permission
 NAV_ITEMS: list[tuple[str, object]] = [
     ("main.dashboard", _l("Cruscotto")),
     ("desks.index", _l("Sportelli e orari")),
+    ("bookings.agenda_view", _l("Agenda")),
     ("bookings.index", _l("Appuntamenti")),
+    ("bookings.waiting_index", _l("Lista d'attesa")),
+    ("bookings.occupancy", _l("Occupazione")),
     ("people.index", _l("Giovani")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),

@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "people.register": frozenset({ADMIN, COORD, OPER}),
     "bookings.view": frozenset({ADMIN, COORD, OPER, TUTOR}),
     "bookings.manage": frozenset({ADMIN, COORD, OPER}),
+    # --- Bookings: calendars, waiting list (issue 5) ---
+    "agenda.view": frozenset({ADMIN, COORD, OPER, TUTOR}),
+    "occupancy.view": frozenset({ADMIN, MUNI, OBS}),
+    "waiting.manage": frozenset({ADMIN, COORD, OPER}),
 }
 
 PUBLIC = "public"
@@ -464,3 +468,66 @@ def get_appointment_or_404(appointment_id: int, user, action: str = "view"):
     if action == "manage" and not can_manage_appointment(user, appointment):
         abort(403)
     return appointment
+
+
+# --- Bookings: calendars, waiting list -------------------------------------------------
+# The agenda lists scoped_appointments (operator: own desks; tutor: own; coordinator: own
+# organisation's tutors; admin: all). Occupancy (municipal contacts, observers) shows counts
+# per desk and slot only — never a name or a code. Waiting entries and recall tasks: the
+# desks where the user books, and only young people in their scope.
+
+def agenda_is_personal(user) -> bool:
+    """A tutor's agenda is "La mia agenda": their own appointments, today and the week ahead."""
+    return user.role == TUTOR
+
+
+def agenda_desks(query: sa.Select, user) -> sa.Select:
+    """Desks offered as a filter of the agenda (and whose day sheet the user may print)."""
+    from app.models import Appointment, Desk
+
+    if user.role == TUTOR:
+        return query.where(Desk.id.in_(sa.select(Appointment.desk_id).where(Appointment.tutor_id == user.id)))
+    return bookable_desks(query, user)
+
+
+def agenda_tutors(query: sa.Select, user) -> sa.Select:
+    """Tutors offered as a filter of the agenda."""
+    query = query.where(User.role == TUTOR)
+    if user.role == ADMIN:
+        return query
+    if user.role == COORD:
+        return query.where(User.organisation_id == user.organisation_id)
+    if user.role == OPER:
+        from app.models import desk_tutors
+
+        return query.where(User.id.in_(sa.select(desk_tutors.c.user_id).where(
+            desk_tutors.c.desk_id.in_(_own_desk_ids(user)))))
+    return query.where(User.id == user.id)
+
+
+def occupancy_desks(query: sa.Select, user) -> sa.Select:
+    """Desks whose occupancy (no names) the user may see: a town's contact only that town's."""
+    return scoped_desks(query, user)
+
+
+def can_have_tutor_feed(user) -> bool:
+    """Only tutors get a private feed of their own appointments."""
+    return user.role == TUTOR
+
+
+def scoped_waiting(query: sa.Select, user) -> sa.Select:
+    """Filter a WaitingEntry query to bookable desks and young people in scope."""
+    from app.models import Desk, WaitingEntry, YoungPerson
+
+    desks = bookable_desks(sa.select(Desk.id), user)
+    people = scoped_young_people(sa.select(YoungPerson.id), user)
+    return query.where(WaitingEntry.desk_id.in_(desks), WaitingEntry.young_person_id.in_(people))
+
+
+def scoped_recall_tasks(query: sa.Select, user) -> sa.Select:
+    """Filter a RecallTask query: the operators of the desk (admin all), young people in scope."""
+    from app.models import Desk, RecallTask, YoungPerson
+
+    desks = bookable_desks(sa.select(Desk.id), user)
+    people = scoped_young_people(sa.select(YoungPerson.id), user)
+    return query.where(RecallTask.desk_id.in_(desks), RecallTask.young_person_id.in_(people))

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
 
-from app.bookings import routes  # noqa: E402,F401
+from app.bookings import agenda_routes, link_routes, routes, waiting_routes  # noqa: E402,F401

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import policy
+from app.bookings import messages, waiting
 from app.database import serialised_write
 from app.domain import availability as engine
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -286,6 +287,7 @@ def create_booking(actor, data: BookingData) -> Appointment:
         db.session.flush()
         _event(appointment, actor, "created", None, Status.BOOKED,
                f"override: {r.override}" if r.override else "")
+        messages.queue_for(appointment, "booked")
     return appointment
 
 
@@ -321,6 +323,8 @@ def _set_status(actor, appointment_id: int, target: str, expected_version: int |
         appointment.status = target
         appointment.updated_by_id = actor.id
         _event(appointment, actor, target, before, target)
+        if target == Status.NO_SHOW:
+            waiting.on_no_show(appointment)
     return appointment
 
 
@@ -368,6 +372,8 @@ def cancel(actor, appointment_id: int, reason: str, by_kind: str, expected_versi
         before = _cancel_row(actor, appointment, reason, by_kind)
         appointment.sequence += 1
         _event(appointment, actor, "cancelled", before, Status.CANCELLED, f"{by_kind}: {reason}")
+        messages.queue_for(appointment, "cancelled")
+        waiting.on_cancelled(appointment)
     return appointment
 
 
@@ -395,6 +401,8 @@ def reschedule(actor, appointment_id: int, starts_at: datetime, *, tutor_id: int
         db.session.flush()
         _event(old, actor, "rescheduled", before, Status.CANCELLED, f"-> {new.id}")
         _event(new, actor, "created", None, Status.BOOKED, f"<- {old.id}")
+        messages.queue_for(new, "moved")
+        waiting.on_cancelled(old)
     return new
 
 

@@ -40,8 +40,20 @@ def busy_for(desk_ids: list[int], start: date, end: date) -> list[Busy]:
     the free-slot counts of the calendars are the engine's bookable slots with an empty
     agenda. When bookings exist, return one `Busy` per active appointment (of these desks
     and of the tutors working there, so a tutor busy elsewhere is not offered twice).
+    Wired to `app.bookings.services.busy_intervals`.
     """
-    return []
+    import sqlalchemy as sa
+
+    from app.bookings.services import busy_intervals
+    from app.extensions import db
+    from app.models import desk_tutors
+
+    if not desk_ids:
+        return []
+    tutor_ids = list(db.session.scalars(sa.select(desk_tutors.c.user_id).where(desk_tutors.c.desk_id.in_(desk_ids))))
+    window_start = _local_midnight(start - timedelta(days=1))
+    window_end = _local_midnight(end + timedelta(days=2))
+    return busy_intervals(desk_ids, tutor_ids, start=window_start, end=window_end)
 
 
 # --- Small helpers -----------------------------------------------------------------

@@ -30,6 +30,14 @@ from app.models.desk import (
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
 from app.models.user import Role, User, UserSession
+from app.models.waiting import (
+    RECALL_OUTCOMES,
+    WAITING_STATUSES,
+    AppointmentLink,
+    RecallTask,
+    TutorFeedToken,
+    WaitingEntry,
+)
 from app.models.young_person import (
     CHANNELS,
     GENDERS,
@@ -44,4 +52,5 @@ __all__ = [
     "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession",
     "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
     "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson",
-    "GENESIS_HASH", "AuditEvent"]
+    "GENESIS_HASH", "AuditEvent",
+    "RECALL_OUTCOMES", "WAITING_STATUSES", "AppointmentLink", "RecallTask", "TutorFeedToken", "WaitingEntry"]
