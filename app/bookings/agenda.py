@@ -38,8 +38,8 @@ def local_midnight(day: date) -> datetime:
 
 
 def note_url_for(appointment: Appointment) -> str:
-    """Where "Scrivi la nota" leads. THE NOTES AREA REPLACES THIS: today, the appointment page."""
-    return url_for("bookings.detail", appointment_id=appointment.id)
+    """Where "Scrivi la nota" leads: the notes area's editor (a final note opens its page from there)."""
+    return url_for("notes.editor", appointment_id=appointment.id)
 
 
 def _int(value) -> int | None:
@@ -194,13 +194,15 @@ class DeskOccupancy:
     desk: Desk
     days: OrderedDict[date, list[SlotCount]]
 
-    @property
-    def taken(self) -> int:
-        return sum(s.taken for slots in self.days.values() for s in slots)
+    appointments: int = 0
 
     @property
-    def capacity(self) -> int:
-        return sum(s.rooms for slots in self.days.values() for s in slots)
+    def slots(self) -> int:
+        return sum(len(slots) for slots in self.days.values())
+
+    @property
+    def full(self) -> int:
+        return sum(1 for slots in self.days.values() for s in slots if s.level == "full")
 
 
 def occupancy_towns(user) -> list[Organisation]:
@@ -232,15 +234,17 @@ def occupancy(user, first: date, last: date, town_id: int | None = None) -> list
         while day <= last:
             days[day] = []
             day += timedelta(days=1)
-        step = timedelta(minutes=desk.slot_minutes)
+        # The engine's grid: slots of slot_minutes cut every slot_minutes + buffer from each opening.
+        length = timedelta(minutes=desk.slot_minutes)
+        step = length + timedelta(minutes=desk.buffer_minutes)
         for interval in engine.open_intervals(calendars[desk.id], first, last):
             cursor = interval.start
-            while cursor + step <= interval.end:
-                slot_end = cursor + step
+            while cursor + length <= interval.end:
+                slot_end = cursor + length
                 taken = sum(1 for s, e in busy if s < slot_end and e > cursor)
                 local_day = cursor.astimezone(ROME).date()
                 if local_day in days:
                     days[local_day].append(SlotCount(cursor, slot_end, taken, desk.rooms))
-                cursor = slot_end
-        result.append(DeskOccupancy(desk=desk, days=days))
+                cursor += step
+        result.append(DeskOccupancy(desk=desk, days=days, appointments=len(busy)))
     return result

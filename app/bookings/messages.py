@@ -219,25 +219,30 @@ def due_for_reminder(now: datetime) -> list[int]:
 
 
 def send_reminders(now: datetime | None = None) -> int:
-    """Queue tomorrow's reminders; the outbox dedup_key makes repeated or concurrent runs queue each once."""
+    """Queue tomorrow's reminders; the outbox dedup_key makes repeated or concurrent runs queue each once.
+
+    Each reminder is its own serialised write (SQLite: BEGIN IMMEDIATE, so the check and
+    the insert cannot interleave with another run); on PostgreSQL a concurrent run that
+    inserts the same key first makes ours fail on the unique dedup_key, which is skipped.
+    """
     from sqlalchemy.exc import IntegrityError
 
     now = now or utcnow()
     queued = 0
     for appointment_id in due_for_reminder(now):
-        appointment = db.session.get(Appointment, appointment_id)
-        key = dedup_key(appointment, "reminder")
-        if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
-            continue
+        added = False
         try:
-            with db.session.begin_nested():
-                if queue_for(appointment, "reminder") is not None:
+            with serialised_write():
+                appointment = db.session.get(Appointment, appointment_id, populate_existing=True)
+                key = dedup_key(appointment, "reminder")
+                exists = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedup_key == key))
+                if appointment.status in (Status.BOOKED, Status.CONFIRMED) and exists is None:
+                    added = queue_for(appointment, "reminder") is not None
                     db.session.flush()
-                    queued += 1
-            db.session.commit()
         except IntegrityError:  # another node queued it meanwhile
             db.session.rollback()
-    db.session.commit()
+            added = False
+        queued += added
     return queued
 
 
