@@ -63,6 +63,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(people_bp)
     app.register_blueprint(bookings_bp)
 
+    from app.notes import bp as notes_bp
+
+    app.register_blueprint(notes_bp)
+
     from app.audit import bp as audit_bp
 
     app.register_blueprint(audit_bp, url_prefix="/admin/registro")

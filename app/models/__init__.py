@@ -27,6 +27,7 @@ from app.models.desk import (
     desk_operators,
     desk_tutors,
 )
+from app.models.note import OUTCOMES, PROGRESS, REFERRALS, Note, NoteAddendum, NoteOutcome, NoteStatus, NoteVersion
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
 from app.models.user import Role, User, UserSession
@@ -53,4 +54,5 @@ __all__ = [
     "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
     "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson",
     "GENESIS_HASH", "AuditEvent",
-    "RECALL_OUTCOMES", "WAITING_STATUSES", "AppointmentLink", "RecallTask", "TutorFeedToken", "WaitingEntry"]
+    "RECALL_OUTCOMES", "WAITING_STATUSES", "AppointmentLink", "RecallTask", "TutorFeedToken", "WaitingEntry",
+    "OUTCOMES", "PROGRESS", "REFERRALS", "Note", "NoteAddendum", "NoteOutcome", "NoteStatus", "NoteVersion"]
