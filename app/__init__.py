@@ -71,6 +71,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     app.register_blueprint(audit_bp, url_prefix="/admin/registro")
 
+    from app.ops import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+
     from app import cli
 
     cli.init_app(app)
