@@ -98,6 +98,10 @@ def init_app(app: Flask) -> None:
             # Kept elsewhere, the last hash also reveals a later removal of the newest entries.
             click.echo(f"Ultima voce: {head.id} del {format_datetime(head.at)}, hash {head.hash}")
 
+    from app.ops.cli import register as register_ops
+
+    register_ops(app)  # flask backup PATH, flask restore PATH
+
 
 # Later areas register functions(orgs) that add their demo data.
 SEED_HOOKS: list = []

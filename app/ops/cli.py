@@ -1,0 +1,38 @@
+"""`flask backup PATH` and `flask restore PATH`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from app.extensions import db
+from app.ops import backup as backups
+
+
+def register(app: Flask) -> None:
+    """Add the backup and restore commands to the app's CLI."""
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(path_type=Path))
+    def backup_command(path: Path):
+        """Back up the database and the PDF archive to PATH (new directory, or .tar / .tar.gz)."""
+        try:
+            result = backups.backup(db.engine, current_app.config["ARCHIVE_DIR"], path)
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        rows = sum(result.manifest["tables"].values())
+        click.echo(f"Backup scritto in {result.path}: {len(result.manifest['files'])} file, {rows} righe, "
+                   f"revisione {result.manifest['revision']}.")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, path_type=Path))
+    def restore_command(path: Path):
+        """Restore a backup (checksums verified first) into an EMPTY database and archive folder."""
+        try:
+            result = backups.restore(db.engine, current_app.config["ARCHIVE_DIR"], path)
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Ripristino completato da {result.path}: revisione {result.manifest['revision']}, "
+                   f"righe per tabella uguali al manifesto.")

@@ -1,0 +1,167 @@
+"""Restore drill: load data, back up, change and delete things, restore into a fresh database, compare.
+
+Runs on the run's database (SQLite file or PostgreSQL) through the real commands
+`flask backup` and `flask restore`; the fresh database is a new SQLite file or a new
+PostgreSQL database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.config import TestingConfig
+from app.extensions import db
+from app.ops import backup as backups
+from tests.conftest import DEFAULT_PG_URL, _pg_url, append_only_suspended
+
+pytestmark = pytest.mark.slow
+
+
+def table_digests(engine: sa.Engine) -> dict[str, tuple[int, str]]:
+    """(rows, sha256 of the sorted rows) of every table: equal digests mean equal content."""
+    result = {}
+    with engine.connect() as conn:
+        for table in sorted(sa.inspect(conn).get_table_names()):
+            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()  # noqa: S608 - names from the inspector
+            lines = sorted(repr(tuple(row)) for row in rows)
+            result[table] = (len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest())
+    return result
+
+
+@contextmanager
+def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same kind as the run's: a new SQLite file or a new PostgreSQL database."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    admin_url = _pg_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL))
+    name = f"hub_restore_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def loaded(app, tmp_path):
+    """The demo network, desks and appointment history, plus two archived PDFs."""
+    app.config["ARCHIVE_DIR"] = tmp_path / "archive"
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    pdfs = app.config["ARCHIVE_DIR"] / "2026" / "11"
+    pdfs.mkdir(parents=True)
+    (pdfs / "note-1-v1.pdf").write_bytes(b"%PDF-1.7 fake note one\n%%EOF\n")
+    (pdfs / "note-2-v1.pdf").write_bytes(b"%PDF-1.7 fake note two\n%%EOF\n")
+    return app
+
+
+def _archive_hashes(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): backups.sha256_file(p) for p in folder.rglob("*") if p.is_file()}
+
+
+def _change_and_delete(app) -> None:
+    """What might happen after the backup: edits, deletions, new rows, a lost PDF."""
+    with db.engine.begin() as conn, append_only_suspended(conn):
+        conn.execute(sa.text("UPDATE desks SET name = name || ' (modificato)'"))
+        conn.execute(sa.text("DELETE FROM outbox_messages"))
+        conn.execute(sa.text("DELETE FROM recall_tasks"))
+        conn.execute(sa.text("DELETE FROM appointment_links"))
+        conn.execute(sa.text("UPDATE appointments SET cancel_reason = 'cambiato dopo il backup'"))
+        conn.execute(sa.text("UPDATE organisations SET short_name = short_name || '!'"))
+    shutil.rmtree(app.config["ARCHIVE_DIR"] / "2026")
+
+
+@pytest.mark.parametrize("form", ["backup-dir", "backup.tar.gz"])
+def test_restore_drill(loaded, database_url, tmp_path, form):
+    """Back up, change and delete, restore into a fresh database: same rows, same content, same PDFs."""
+    app = loaded
+    before = table_digests(db.engine)
+    archive_before = _archive_hashes(app.config["ARCHIVE_DIR"])
+    for table in ("organisations", "users", "desks", "appointments", "appointment_events"):
+        assert before[table][0] > 0, f"the demo should fill {table}"
+    target = tmp_path / form
+    result = app.test_cli_runner().invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+
+    _change_and_delete(app)
+    assert table_digests(db.engine) != before
+
+    with fresh_database(database_url, tmp_path) as url:
+        restored = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, ARCHIVE_DIR=tmp_path / "restored-archive")
+        with restored.app_context():
+            result = restored.test_cli_runner().invoke(args=["restore", str(target)])
+            assert result.exit_code == 0, result.output
+            after = table_digests(db.engine)
+            assert restored.test_client().get("/readyz").status_code == 200
+            db.engine.dispose()
+    assert after == before  # every table: same count and same content (notes, note versions included)
+    assert _archive_hashes(tmp_path / "restored-archive") == archive_before
+    manifest = backups.read_manifest(target) if target.is_dir() else None
+    if manifest:
+        assert manifest["tables"] == {t: n for t, (n, _h) in before.items()}
+        assert manifest["revision"]
+
+
+def test_restore_refuses_a_database_that_is_not_empty(loaded, tmp_path):
+    """Restoring over live data is refused with a clear message, and nothing changes."""
+    app = loaded
+    target = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
+    shutil.rmtree(app.config["ARCHIVE_DIR"])
+    before = table_digests(db.engine)
+    result = app.test_cli_runner().invoke(args=["restore", str(target)])
+    assert result.exit_code != 0
+    assert "non è vuoto" in result.output
+    assert table_digests(db.engine) == before
+
+
+def test_restore_checks_checksums_before_touching_anything(loaded, database_url, tmp_path):
+    """A tampered file, a missing file or an extra file: refused before the empty database is touched."""
+    app = loaded
+    target = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
+    manifest = json.loads((target / "MANIFEST.json").read_text())
+    assert set(manifest["files"]) >= {"archive/2026/11/note-1-v1.pdf"}
+    assert "database.dump" in manifest["files"] or "database.sqlite3" in manifest["files"]
+
+    pdf = target / "archive" / "2026" / "11" / "note-1-v1.pdf"
+    pdf.write_bytes(pdf.read_bytes().replace(b"one", b"0ne"))
+    with fresh_database(database_url, tmp_path) as url:
+        restored = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, ARCHIVE_DIR=tmp_path / "restored-archive")
+        with restored.app_context():
+            result = restored.test_cli_runner().invoke(args=["restore", str(target)])
+            assert result.exit_code != 0
+            assert "Checksum errato per archive/2026/11/note-1-v1.pdf" in result.output
+            (target / "extra.txt").write_text("?")
+            result = restored.test_cli_runner().invoke(args=["restore", str(target)])
+            assert "non corrisponde al manifesto" in result.output
+            assert sa.inspect(db.engine).get_table_names() == []
+            db.engine.dispose()
+    assert not (tmp_path / "restored-archive").exists()
+
+
+def test_backup_refuses_an_existing_destination(loaded, tmp_path):
+    """Never overwrite an earlier backup."""
+    target = tmp_path / "backup"
+    target.mkdir()
+    (target / "old").write_text("earlier backup")
+    result = loaded.test_cli_runner().invoke(args=["backup", str(target)])
+    assert result.exit_code != 0
+    assert "non è vuota" in result.output
+    assert (target / "old").read_text() == "earlier backup"
