@@ -458,6 +458,7 @@ def _path_items(actor, data: BookingData, sessions: int, report: PathReport, *, 
                     appointment = _new_appointment(actor, r, item_data)
                     db.session.flush()
                     _event(appointment, actor, "created", None, Status.BOOKED, "path")
+                    messages.queue_for(appointment, "booked")
                     item.appointment = appointment
         except (Conflict, Invalid) as error:
             item.problem = error.message

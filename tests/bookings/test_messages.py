@@ -123,3 +123,13 @@ def test_a_mail_server_that_is_down_delays_but_does_not_lose(world, app):
     assert mail.deliver_pending() == 0
     [message] = outbox()
     assert message.sent_at is None and message.attempts == 1 and message.last_error
+
+
+def test_a_weekly_path_sends_one_invitation_per_booked_date_and_none_for_a_dry_run(world):
+    data = BookingData(desk_id=world.desk.id, tutor_id=world.tutor.id, young_person_id=world.person.id,
+                       service="orientamento", starts_at=tomorrow_at(10))
+    services.book_path(world.operator, data, 3, commit=False)
+    assert outbox() == []
+    report = services.book_path(world.operator, data, 3, commit=True)
+    uids = [str(event_of(m)[1]["UID"]) for m in outbox()]
+    assert uids == [item.appointment.uid for item in report.free] and len(set(uids)) == 3
