@@ -53,6 +53,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from app.auth import bp as auth_bp
     from app.bookings import bp as bookings_bp
     from app.desks import bp as desks_bp
+    from app.helpdesk import bp as helpdesk_bp
     from app.main import bp as main_bp
     from app.people import bp as people_bp
 
@@ -62,6 +63,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(desks_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(bookings_bp)
+    app.register_blueprint(helpdesk_bp)
 
     from app.notes import bp as notes_bp
 

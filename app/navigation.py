@@ -19,6 +19,7 @@ NAV_ITEMS: list[tuple[str, object]] = [
     ("bookings.waiting_index", _l("Lista d'attesa")),
     ("bookings.occupancy", _l("Occupazione")),
     ("people.index", _l("Giovani")),
+    ("helpdesk.index", _l("Richieste")),
     ("notes.index", _l("Note")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),
