@@ -113,3 +113,7 @@ SEED_HOOKS.append(seed_desks)
 from app.bookings.demo import seed_bookings  # noqa: E402 - after the desks: it books at their desks
 
 SEED_HOOKS.append(seed_bookings)
+
+from app.helpdesk.demo import seed_tickets  # noqa: E402 - after the bookings: booked tickets link their appointments
+
+SEED_HOOKS.append(seed_tickets)
