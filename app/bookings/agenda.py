@@ -163,10 +163,10 @@ def by_day(rows: list[Appointment], first: date, last: date) -> OrderedDict[date
 
 
 def sheet_desk(user, desk_id: int | None) -> Desk | None:
-    """A desk whose day sheet the user may print (None otherwise)."""
+    """A desk whose day sheet (with phone numbers) the user may print: the desks where they book."""
     if desk_id is None:
         return None
-    return db.session.scalar(policy.agenda_desks(sa.select(Desk), user).where(Desk.id == desk_id))
+    return db.session.scalar(policy.bookable_desks(sa.select(Desk), user).where(Desk.id == desk_id))
 
 
 # --- Occupancy (no names) -------------------------------------------------------------------

@@ -186,3 +186,10 @@ def test_a_municipal_contact_never_sees_a_name_or_code(two_desks, client, make_u
                 checked += 1
     assert checked > 40
     assert "1/1" in client.get(f"/occupazione?{day_args(w)}").get_data(as_text=True)  # data was there
+
+
+def test_tutors_do_not_print_day_sheets(two_desks, client):
+    w = two_desks
+    login(client, w.tutor.email)
+    assert client.get(f"/agenda/foglio?sportello={w.desk.id}&{day_args(w)}").status_code == 404
+    assert "Foglio del giorno" not in client.get(f"/agenda?sportello={w.desk.id}").get_data(as_text=True)
