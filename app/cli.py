@@ -117,3 +117,7 @@ SEED_HOOKS.append(seed_bookings)
 from app.helpdesk.demo import seed_tickets  # noqa: E402 - after the bookings: booked tickets link their appointments
 
 SEED_HOOKS.append(seed_tickets)
+
+from app.notes.demo import seed_notes  # noqa: E402 - after the bookings: notes go on their attended sessions
+
+SEED_HOOKS.append(seed_notes)

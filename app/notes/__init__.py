@@ -10,8 +10,9 @@ bp = Blueprint("notes", __name__)
 def paragraphs(text: str | None) -> Markup:
     """Plain text as HTML paragraphs: escaped first, blank lines split paragraphs, newlines become <br>."""
     blocks = [b for b in (text or "").replace("\r\n", "\n").split("\n\n") if b.strip()]
-    return Markup("".join(f"<p>{Markup('<br>').join(escape(line) for line in b.strip().split(chr(10)))}</p>"
-                          for b in blocks))
+    return Markup("").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(escape(line) for line in block.strip().split("\n")))
+        for block in blocks)
 
 
 from app.notes import routes  # noqa: E402,F401

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 
 from app.domain.errors import DomainError
@@ -63,20 +63,39 @@ def font_faces() -> list[dict]:
 
 def render_html(template: str, **context) -> str:
     """The PDF's HTML from a template in app/templates/pdf/ (autoescaped)."""
-    return render_template(template, letterhead=LETTERHEAD, fonts=font_faces(), **context)
+    # Straight from the environment: no context processors (no current user, no request needed).
+    return current_app.jinja_env.get_template(template).render(letterhead=LETTERHEAD, fonts=font_faces(), **context)
 
 
 def render_pdf(html: str) -> tuple[bytes, str]:
     """Render HTML to PDF in a child process under time and memory limits; (bytes, variant) or RenderFailed."""
+    return _run(html.encode("utf-8"), float(current_app.config.get("NOTES_RENDER_TIMEOUT", DEFAULT_TIMEOUT)))
+
+
+def render_many(documents: list[str]) -> tuple[list[bytes], str]:
+    """Render several documents in one child (demo data): the time limit grows with their number."""
+    import json
+
+    timeout = float(current_app.config.get("NOTES_RENDER_TIMEOUT", DEFAULT_TIMEOUT)) + 3 * len(documents)
+    data, variant = _run(json.dumps(documents).encode("utf-8"), timeout, batch=True)
+    pdfs, offset = [], 0
+    while offset < len(data):
+        size = int.from_bytes(data[offset:offset + 8], "big")
+        pdfs.append(data[offset + 8:offset + 8 + size])
+        offset += 8 + size
+    return pdfs, variant
+
+
+def _run(payload: bytes, timeout: float, *, batch: bool = False) -> tuple[bytes, str]:
     config = current_app.config
-    timeout = float(config.get("NOTES_RENDER_TIMEOUT", DEFAULT_TIMEOUT))
     memory_mb = int(config.get("NOTES_RENDER_MEMORY_MB", DEFAULT_MEMORY_MB))
     variant = config.get("NOTES_PDF_VARIANT", PDF_VARIANT)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": tempfile.gettempdir()}
-    command = [sys.executable, "-I", str(WORKER), str(static_root()), str(memory_mb), str(int(timeout) + 1), variant]
+    command = [sys.executable, "-I", str(WORKER), str(static_root()), str(memory_mb), str(int(timeout) + 1), variant,
+               *(["batch"] if batch else [])]
     started = time.monotonic()
     try:
-        result = subprocess.run(command, input=html.encode("utf-8"), capture_output=True, timeout=timeout,
+        result = subprocess.run(command, input=payload, capture_output=True, timeout=timeout,
                                 env=env, check=False)
     except subprocess.TimeoutExpired:
         current_app.logger.warning("note PDF render exceeded %.0f s and was stopped", timeout)
@@ -84,7 +103,7 @@ def render_pdf(html: str) -> tuple[bytes, str]:
                              "ha superato il tempo massimo. La nota resta in bozza e il testo è al sicuro: "
                              "accorciala e riprova.")) from None
     elapsed = time.monotonic() - started
-    if result.returncode != 0 or not result.stdout.startswith(b"%PDF"):
+    if result.returncode != 0 or not (batch or result.stdout.startswith(b"%PDF")):
         # stderr carries only the worker's own short message (never the note's text).
         current_app.logger.warning("note PDF render failed (exit %s after %.1f s): %s", result.returncode, elapsed,
                                    result.stderr[-200:].decode("utf-8", "replace").strip().splitlines()[-1:])

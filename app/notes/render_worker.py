@@ -11,6 +11,7 @@ Exit codes: 0 success; 3 bad arguments; 4 out of memory; 5 rendering error.
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import resource
 import sys
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
     try:
         static_root, memory_mb, cpu_seconds, variant = Path(argv[1]), int(argv[2]), int(argv[3]), argv[4]
     except (IndexError, ValueError):
-        print("usage: render_worker.py STATIC_ROOT MEMORY_MB CPU_SECONDS VARIANT", file=sys.stderr)
+        print("usage: render_worker.py STATIC_ROOT MEMORY_MB CPU_SECONDS VARIANT [batch]", file=sys.stderr)
         return 3
     _limit(memory_mb, cpu_seconds)
     try:
@@ -65,18 +66,24 @@ def main(argv: list[str]) -> int:
 
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         logging.getLogger("fontTools").setLevel(logging.ERROR)
-        html = sys.stdin.buffer.read().decode("utf-8")
-        document = HTML(string=html, base_url=static_root.resolve().as_uri() + "/",
-                        url_fetcher=make_fetcher(static_root))
+        raw = sys.stdin.buffer.read().decode("utf-8")
+        # Batch mode (demo data): a JSON list of documents, answered as length-prefixed PDFs.
+        batch = len(argv) > 5 and argv[5] == "batch"
+        documents = json.loads(raw) if batch else [raw]
+        fetcher = make_fetcher(static_root)
         options = {"pdf_variant": variant or None, "pdf_tags": True, "attachments": None}
-        pdf = document.write_pdf(**options)
+        pdfs = [HTML(string=html, base_url=static_root.resolve().as_uri() + "/", url_fetcher=fetcher)
+                .write_pdf(**options) for html in documents]
     except MemoryError:
         print("out of memory", file=sys.stderr)
         return 4
     except Exception as exc:  # the parent only needs to know it failed
         print(f"render failed: {type(exc).__name__}", file=sys.stderr)
         return 5
-    sys.stdout.buffer.write(pdf)
+    for pdf in pdfs:
+        if batch:
+            sys.stdout.buffer.write(len(pdf).to_bytes(8, "big"))
+        sys.stdout.buffer.write(pdf)
     sys.stdout.buffer.flush()
     return 0
 

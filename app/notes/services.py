@@ -221,14 +221,18 @@ def validate_for_final(note: Note) -> None:
         raise Invalid(_("Specifica a quale altro servizio è stato fatto l'invio."), field="referral_other")
 
 
-def _render(note: Note, *, number: int, generated_at: datetime, note_hash: str, addenda, shown_hash: str,
-            finalised_at: datetime, finalised_by: User) -> tuple[bytes, str]:
-    html = pdf.render_html(
+def _render(note: Note, **context) -> tuple[bytes, str]:
+    return pdf.render_pdf(note_html(note, **context))
+
+
+def note_html(note: Note, *, number: int, generated_at: datetime, note_hash: str, addenda, shown_hash: str,
+              finalised_at: datetime, finalised_by: User) -> str:
+    """The HTML of one version of a note's PDF."""
+    return pdf.render_html(
         "pdf/note.html", notes=[note], number=number, generated_at=generated_at, note_hash=note_hash,
         footer_hash=shown_hash, addenda_of={note.id: list(addenda)}, finalised_at_of={note.id: finalised_at},
         finalised_by_of={note.id: finalised_by}, show_name=current_app.config.get("NOTES_PDF_SHOW_NAME", False),
         dossier=False)
-    return pdf.render_pdf(html)
 
 
 def _archive_path(note: Note, number: int, digest: str) -> str:
