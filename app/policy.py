@@ -597,6 +597,12 @@ def can_add_addendum(user, note) -> bool:
     return user.role == COORD and note.author.organisation_id == user.organisation_id and can_read_note(user, note)
 
 
+def can_acknowledge_attention(user, note) -> bool:
+    """A coordinator who may read a final note flagged for attention marks it as seen ("presa visione")."""
+    return (user.role == COORD and note.is_final and note.needs_attention and note.attention_seen_at is None
+            and can_read_note(user, note))
+
+
 def can_read_note(user, note) -> bool:
     """True when the note is in the user's reading scope (break-glass not counted)."""
     from app.models import Note

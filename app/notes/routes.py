@@ -104,6 +104,7 @@ def follow_up(appointment_id: int):
 def _note_page(note: Note, *, breakglass_reason: str | None = None, status: int = 200, addendum_form=None):
     context = dict(note=note, addendum_form=addendum_form or AddendumForm(formdata=None),
                    can_addendum=policy.can_add_addendum(current_user, note), breakglass_reason=breakglass_reason,
+                   can_acknowledge=policy.can_acknowledge_attention(current_user, note),
                    download_form=BreakGlassForm(formdata=None, reason=breakglass_reason))
     template = "notes/_note.html" if _is_htmx() else "notes/view.html"
     return _private(make_response(render_template(template, **context), status))
@@ -195,6 +196,16 @@ def addendum(note_id: int):
     return redirect(url_for("notes.view", note_id=note.id), code=303)
 
 
+@bp.post("/note/<int:note_id>/presa-visione")
+@requires("notes.view")
+def acknowledge(note_id: int):
+    """The coordinator marks a note flagged for attention as seen; it leaves the "Da attenzionare" list."""
+    note = policy.get_note_or_404(note_id, current_user)
+    services.acknowledge_attention(current_user, note)
+    flash(_("Presa visione registrata."), "success")
+    return redirect(url_for("notes.view", note_id=note.id), code=303)
+
+
 @bp.get("/giovani/<int:person_id>/note.pdf")
 @requires("notes.view")
 def dossier(person_id: int):
@@ -223,7 +234,8 @@ def index():
     """"Note dei colloqui": the notes the user may read, flagged ones first for coordinators, and who read them."""
     notes = services.notes_for(current_user)
     reads = [] if policy.needs_breakglass(current_user) else services.reads_of_notes(current_user)
-    flagged = [n for n in notes if n.needs_attention and n.is_final and n.author_id != current_user.id]
+    flagged = [n for n in notes if n.needs_attention and n.is_final and n.attention_seen_at is None
+               and n.author_id != current_user.id]
     return _private(make_response(render_template(
         "notes/index.html", notes=notes, reads=reads, flagged=flagged,
         breakglass=policy.needs_breakglass(current_user))))

@@ -48,6 +48,7 @@ READ_ACTIONS = ("note.read", "note.download", "breakglass")
 audit.register_action("note.finalised", _("Nota finalizzata"))
 audit.register_action("note.addendum", _("Integrazione a una nota"))
 audit.register_action("note.follow_up", _("Richiesta di appuntamento di follow-up"))
+audit.register_action("note.attention_seen", _("Presa visione di una segnalazione"))
 
 
 def normalise_text(value: str | None) -> str:
@@ -332,6 +333,17 @@ def add_addendum(actor, note: Note, text: str) -> NoteAddendum:
     db.session.expire_all()
     return db.session.scalar(sa.select(NoteAddendum).where(NoteAddendum.note_id == note.id)
                              .order_by(NoteAddendum.id.desc()).limit(1))
+
+
+def acknowledge_attention(actor, note: Note) -> None:
+    """The coordinator's "presa visione" of a flagged note (the one column a final note may still change)."""
+    if not policy.can_acknowledge_attention(actor, note):
+        raise Forbidden(_("Solo il coordinatore dell'ente prende visione di una segnalazione."))
+    with serialised_write() as session:
+        session.execute(sa.update(Note).where(Note.id == note.id, Note.attention_seen_at.is_(None))
+                        .values(attention_seen_at=utcnow()).execution_options(synchronize_session=False))
+        audit.record("note.attention_seen", actor=actor, object_type="note", object_id=note.id)
+    db.session.expire_all()
 
 
 # --- Reading --------------------------------------------------------------------------------

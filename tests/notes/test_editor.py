@@ -153,3 +153,35 @@ def test_other_tutor_cannot_write_the_note(world, client_for):
     assert client.get(f"/appuntamenti/{world.appointment.id}/nota").status_code == 404
     assert client.post(f"/appuntamenti/{world.appointment.id}/nota", data=note_form(0)).status_code == 404
     assert _note(world.appointment) is None
+
+
+def test_htmx_finalise_failure_swaps_the_editor_with_the_text(world, client_for):
+    """Through htmx a refused finalisation answers the editor fragment (422) with the message and the text."""
+    client = client_for(world.tutor)
+    response = client.post(f"/appuntamenti/{world.appointment.id}/nota/finalizza",
+                           data=note_form(0, summary=""), headers=htmx())
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in body
+    assert 'id="note-editor"' in body and "Scrivi la sintesi" in body and "Scelta della scuola superiore" in body
+
+
+def test_flagged_note_is_listed_for_the_coordinator(world, client_for):
+    """A final note flagged for attention appears under "Da attenzionare" on the coordinator's notes page."""
+    client_for(world.tutor).post(f"/appuntamenti/{world.appointment.id}/nota/finalizza",
+                                 data=note_form(0, needs_attention="1"))
+    page = client_for(world.coordinator).get("/note").get_data(as_text=True)
+    assert "Da attenzionare" in page and world.tutor.full_name in page
+    assert "Abbiamo parlato" not in page  # the list shows no content
+
+
+def test_coordinator_takes_note_of_a_flagged_note(world, client_for):
+    """"Presa visione": the flag leaves the coordinator's list; the note's content stays locked."""
+    client_for(world.tutor).post(f"/appuntamenti/{world.appointment.id}/nota/finalizza",
+                                 data=note_form(0, needs_attention="1"))
+    note = _note(world.appointment)
+    assert client_for(world.tutor).post(f"/note/{note.id}/presa-visione").status_code == 403
+    coordinator = client_for(world.coordinator)
+    assert coordinator.post(f"/note/{note.id}/presa-visione").status_code == 303
+    stored = _note(world.appointment)
+    assert stored.attention_seen_at is not None and stored.status == NoteStatus.FINAL
+    assert "Da attenzionare" not in coordinator.get("/note").get_data(as_text=True)
