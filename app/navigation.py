@@ -16,7 +16,6 @@ NAV_ITEMS: list[tuple[str, object]] = [
     ("desks.index", _l("Sportelli e orari")),
     ("bookings.agenda_view", _l("Agenda")),
     ("bookings.index", _l("Appuntamenti")),
-    ("bookings.waiting_index", _l("Lista d'attesa")),
     ("bookings.occupancy", _l("Occupazione")),
     ("people.index", _l("Giovani")),
     ("helpdesk.index", _l("Richieste")),

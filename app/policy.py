@@ -54,7 +54,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bookings.manage": frozenset({ADMIN, COORD, OPER}),
     # --- Bookings: calendars, waiting list (issue 5) ---
     "agenda.view": frozenset({ADMIN, COORD, OPER, TUTOR}),
-    "occupancy.view": frozenset({ADMIN, MUNI, OBS}),
+    # Occupancy without names is for those who may not see names (staff have the agenda).
+    "occupancy.view": frozenset({MUNI, OBS}),
     "waiting.manage": frozenset({ADMIN, COORD, OPER}),
     # --- Session notes (issue 6): admin reads only by break-glass (see can_read_note) ---
     "notes.view": frozenset({ADMIN, COORD, TUTOR}),

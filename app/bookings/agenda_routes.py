@@ -30,7 +30,7 @@ def _agenda_context(filters: agenda.AgendaFilters, **extra) -> dict:
         freed_count=waiting.freed_count(current_user) if manages_waiting else 0,
         recall_count=len(waiting.open_tasks(current_user)) if manages_waiting else 0,
         feed_row=messages.active_tutor_feed(current_user) if can_have_tutor_feed(current_user) else None,
-        can_feed=can_have_tutor_feed(current_user), total=len(rows),
+        can_feed=can_have_tutor_feed(current_user), total=len(rows), manages_waiting=manages_waiting,
     )
     context.update(extra)
     return context
