@@ -34,12 +34,14 @@ from app.policy import (
     can_assign_ticket,
     can_book,
     can_book_ticket,
+    can_view_young_person,
     can_work_ticket,
     get_ticket_or_404,
     has_permission,
     intake_desks,
     public,
     requires,
+    scoped_appointments,
 )
 
 SLOT_DAYS = 7
@@ -240,7 +242,18 @@ def _render_detail(ticket, status: int = 200, error: str | None = None, **forms)
         priority_form=PriorityForm(formdata=None), can_work=can_work_ticket(current_user, ticket),
         can_assign=can_assign_ticket(current_user, ticket), can_book=can_book_ticket(current_user, ticket),
         staff=services.assignable(current_user) if can_assign_ticket(current_user, ticket) else [],
-        level=services.service_level_days()), status
+        level=services.service_level_days(), links=_visible_links(ticket)), status
+
+
+def _visible_links(ticket) -> dict:
+    """Which linked records the viewer may open (a tutor may see a ticket but not the person's record)."""
+    from app.models import Appointment
+
+    ids = [a.id for a in ticket.appointments]
+    seen = set(db.session.scalars(scoped_appointments(sa.select(Appointment.id), current_user)
+                                  .where(Appointment.id.in_(ids)))) if ids else set()
+    person = ticket.young_person is not None and can_view_young_person(current_user, ticket.young_person)
+    return {"appointments": seen, "person": person}
 
 
 @bp.get("/richieste/<int:ticket_id>")

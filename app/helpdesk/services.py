@@ -483,9 +483,14 @@ def matching_people(actor, ticket: Ticket) -> tuple[list[YoungPerson], int]:
     """Young people in the actor's scope who may be this ticket's person (same phone, e-mail, or first name and
     age), and how many records outside the actor's scope share the phone (duplicate check across the register)."""
     conditions = []
-    digits = re.sub(r"\D", "", ticket.phone or "")[-10:]
+    digits = re.sub(r"\D", "", ticket.phone or "")[-9:]
+    phone_match = None
     if len(digits) >= 6:
-        conditions.append(YoungPerson.phone.like(f"%{digits[-6:]}"))
+        bare = YoungPerson.phone
+        for separator in (" ", "-", ".", "/", "(", ")"):
+            bare = sa.func.replace(bare, separator, "")
+        phone_match = bare.like(f"%{digits}")
+        conditions.append(phone_match)
     if ticket.email:
         conditions.append(sa.func.lower(YoungPerson.email) == ticket.email.lower())
     if ticket.age is not None:
@@ -499,11 +504,11 @@ def matching_people(actor, ticket: Ticket) -> tuple[list[YoungPerson], int]:
     query = sa.select(YoungPerson).where(sa.or_(*conditions))
     in_scope = list(db.session.scalars(policy.scoped_young_people(query, actor).order_by(YoungPerson.id).limit(10)))
     elsewhere = 0
-    if len(digits) >= 6:
-        same_phone = people_services.possible_duplicates(people_services.PersonData(
-            first_name="", last_name="", birth_date=None, gender="", study_work_status="", phone=ticket.phone))
-        scope_ids = {p.id for p in in_scope}
-        elsewhere = len([p for p in same_phone if p.id not in scope_ids])
+    if phone_match is not None:
+        # Protected records are left out, as in the register's own duplicate check.
+        elsewhere = db.session.scalar(sa.select(sa.func.count(YoungPerson.id)).where(
+            phone_match, YoungPerson.protected.is_(False),
+            YoungPerson.id.not_in([p.id for p in in_scope] or [0]))) or 0
     return in_scope, elsewhere
 
 

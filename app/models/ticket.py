@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.appointment import Appointment
 from app.models.base import UTCDateTime, utcnow
 from app.models.desk import Desk
 from app.models.organisation import Organisation
@@ -132,8 +133,8 @@ class Ticket(db.Model):
     young_person: Mapped[YoungPerson | None] = relationship(foreign_keys=[young_person_id])
     comments: Mapped[list[TicketComment]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketComment.id")
-    appointments: Mapped[list] = relationship("Appointment", secondary=ticket_appointments,
-                                              order_by="Appointment.starts_at")
+    appointments: Mapped[list[Appointment]] = relationship(secondary=ticket_appointments,
+                                                           order_by="Appointment.starts_at")
 
     __mapper_args__ = {"version_id_col": version}
 
