@@ -185,13 +185,13 @@ def dedup_key(appointment: Appointment, kind: str) -> str:
 def queue_for(appointment: Appointment, kind: str) -> OutboxMessage | None:
     """Queue the e-mail for a booking, move, cancellation or reminder in the current transaction.
 
-    Returns None when the young person (or guardian) has no e-mail address.
+    Returns None when the young person (or guardian) has no e-mail address, or the appointment is over.
     """
     if kind not in KINDS:
         raise ValueError(kind)
     db.session.flush()  # the appointment needs its id (link, dedup key)
     recipient = recipient_for(appointment)
-    if not recipient:
+    if not recipient or appointment.ends_at <= utcnow():  # nothing to tell about the past (admin records)
         return None
     minor = appointment.young_person.age(utcnow().astimezone(ROME).date()) < 18
     method = "CANCEL" if kind == "cancelled" else "REQUEST"

@@ -133,3 +133,14 @@ def test_a_weekly_path_sends_one_invitation_per_booked_date_and_none_for_a_dry_r
     report = services.book_path(world.operator, data, 3, commit=True)
     uids = [str(event_of(m)[1]["UID"]) for m in outbox()]
     assert uids == [item.appointment.uid for item in report.free] and len(set(uids)) == 3
+
+
+def test_an_appointment_recorded_afterwards_sends_nothing(world, make_user):
+    from app.models.base import utcnow
+
+    admin = make_user("admin")
+    start = (utcnow() - timedelta(hours=3)).replace(second=0, microsecond=0)
+    services.create_booking(admin, BookingData(desk_id=world.desk.id, tutor_id=world.tutor.id,
+                                               young_person_id=world.person.id, service="orientamento",
+                                               starts_at=start, override_reason="Registrazione a posteriori"))
+    assert outbox() == []
