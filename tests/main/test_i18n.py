@@ -210,3 +210,45 @@ def test_compiled_catalogue_matches_the_po(catalogue):
         if m.id and (m.id not in compiled or _forms(compiled[m.id].string) != _forms(m.string))
     ]
     assert not stale, f"{len(stale)} entr(y/ies) differ in messages.mo: run `make translations`. {stale[:10]!r}"
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "known at 07:15 UTC: app/helpdesk/services.py registers its audit labels (and the object type "
+    "'Richiesta') as plain unmarked strings; wrap them in _l() and drop this marker"))
+def test_audit_labels_follow_the_interface_language(app, catalogue):
+    """Labels registered at import time must be lazy (`_l`) and in the catalogue, or English shows Italian."""
+    from flask_babel import force_locale
+
+    from app.audit.chain import ACTION_LABELS, OBJECT_TYPE_LABELS
+
+    wrong = []
+    for code, label in [*ACTION_LABELS.items(), *OBJECT_TYPE_LABELS.items()]:
+        with app.test_request_context(), force_locale("it"):
+            italian = str(label)
+        with app.test_request_context(), force_locale("en"):
+            english = str(label)
+        entry = catalogue.get(italian)
+        if entry is None:
+            wrong.append(f"{code}: {italian!r} is not marked for translation (wrap it in _l())")
+        elif english != entry.string:
+            wrong.append(f"{code}: {italian!r} stays {english!r} in English (use _l(), not _(), at import time)")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_eager_gettext_at_import_time():
+    """`_()` outside a function runs once at import, in Italian, for every later request: use `_l()`."""
+    import ast
+
+    eager = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        inside_functions = {
+            id(sub)
+            for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            for sub in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in {"_", "gettext", "ngettext"} and id(node) not in inside_functions):
+                eager.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not eager, "gettext called at import time (use lazy_gettext as _l):\n" + "\n".join(eager)
