@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -35,14 +35,22 @@ def nav_for(user) -> list[dict]:
         access = declared_access(endpoint)
         if access and has_permission(user, access):
             items.append({"endpoint": endpoint, "label": label, "active": request.endpoint == endpoint})
-    # Inside an area, the item of the same blueprint that best matches the page is current
-    # (admin.user_edit -> "Utenti", admin.organisation_edit -> "Partner").
-    if not any(item["active"] for item in items) and request.blueprint and request.endpoint:
-        same_area = [i for i in items if i["endpoint"].split(".")[0] == request.blueprint
-                     and i["endpoint"] != "main.dashboard"]
-        if same_area:
-            best = max(same_area, key=lambda i: len(os.path.commonprefix([i["endpoint"], request.endpoint])))
+    # Elsewhere, the item whose address is the longest prefix of this page's address is current
+    # (/appuntamenti/nuovo -> "Appuntamenti"); failing that, the closest endpoint of the same area.
+    if not any(item["active"] for item in items) and request.endpoint:
+        def prefix_length(item) -> int:
+            path = url_for(item["endpoint"]).rstrip("/")
+            return len(path) if path and request.path.startswith(path + "/") else 0
+
+        best = max(items, key=prefix_length, default=None)
+        if best is not None and prefix_length(best):
             best["active"] = True
+        elif request.blueprint:
+            same_area = [i for i in items if i["endpoint"].split(".")[0] == request.blueprint
+                         and i["endpoint"] != "main.dashboard"]
+            if same_area:
+                closest = max(same_area, key=lambda i: len(os.path.commonprefix([i["endpoint"], request.endpoint])))
+                closest["active"] = True
     return items
 
 
