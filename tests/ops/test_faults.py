@@ -1,0 +1,187 @@
+"""Faults survived, with real processes on 127.0.0.1: a worker killed mid-booking, mail down, Redis down.
+
+Each test starts a production-config gunicorn on the run's database (SQLite file or
+PostgreSQL), injects the fault, and checks that nothing was lost or half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import UTC, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import mail
+from app.domain.holidays import holidays_between
+from app.extensions import db
+from app.models import Appointment, AppointmentEvent, OutboxMessage
+from app.models.base import utcnow
+from tests.bookings.conftest import tomorrow_at
+from tests.bookings.factories import make_desk, make_person
+from tests.ops import procs
+
+pytestmark = pytest.mark.slow
+
+
+def _working_day() -> int:
+    """Days from today to the next day that is not a national holiday (the desks close then)."""
+    today = tomorrow_at(0, days=0).date()
+    closed = holidays_between(today, today + timedelta(days=10))
+    return next(d for d in range(2, 10) if today + timedelta(days=d) not in closed)
+
+
+def _booking_form(desk, tutor, person, hour: int, days: int) -> dict:
+    starts = tomorrow_at(hour, days=days)
+    return {"person": person.id, "desk": desk.id, "service": "orientamento", "mode": "presenza",
+            "slot": f"{tutor.id}|{starts.astimezone(UTC).isoformat()}"}
+
+
+def _env(database_url, tmp_path, **env):
+    return procs.node_env(database_url=database_url, tmp=tmp_path / "node", **env)
+
+
+def _count(model, *where) -> int:
+    db.session.rollback()  # a fresh snapshot: see what the processes committed
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+# --- A worker killed with SIGKILL during a burst of bookings ----------------------------
+
+BURST = 30
+TUTORS = 5
+
+
+def test_sigkill_during_a_burst_of_bookings_leaves_no_partial_rows(app, network, make_user, database_url, tmp_path):
+    """Workers are SIGKILLed while 30 bookings arrive: every appointment has its event and its e-mail."""
+    operator = make_user("operator")
+    tutors = [make_user("tutor") for _ in range(TUTORS)]
+    desk = make_desk(network, rooms=TUTORS, operators=[operator], tutors=tutors)
+    people = [make_person(network, operator, first_name=f"K{i}", phone=f"3410000{i:03d}") for i in range(BURST)]
+    days = _working_day()
+    forms = [_booking_form(desk, tutors[i % TUTORS], people[i], 9 + i // TUTORS, days) for i in range(BURST)]
+
+    with procs.gunicorn(_env(database_url, tmp_path), tmp_path / "node.log", workers=2) as node:
+        browser = procs.HttpClient(node.port)
+        assert browser.login(operator.email) == 303
+        statuses: list = [None] * BURST
+        done = threading.Event()
+        kills: list[int] = []
+
+        def book(index: int) -> None:
+            try:
+                statuses[index] = browser.request("POST", "/appuntamenti", forms[index], htmx=True)[0]
+            except OSError as error:  # the worker serving us was killed: recorded, checked below
+                statuses[index] = f"error: {type(error).__name__}"
+
+        def killer() -> None:
+            while not done.is_set() and len(kills) < 12:
+                workers = node.worker_pids()
+                if workers:
+                    try:
+                        os.kill(workers[len(kills) % len(workers)], signal.SIGKILL)
+                        kills.append(workers[0])
+                    except ProcessLookupError:
+                        pass
+                done.wait(0.15)  # pacing of the fault injector
+
+        threads = [threading.Thread(target=book, args=(i,), daemon=True) for i in range(BURST)]
+        chaos = threading.Thread(target=killer, daemon=True)
+        chaos.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(procs.TIMEOUT * 3)
+        done.set()
+        chaos.join(10)
+        assert not any(t.is_alive() for t in threads), "a request never finished"
+        assert len(kills) >= 3, "the fault was not injected"
+
+        # Whatever happened to each request, retrying it now ends in "booked" or "already taken":
+        # a killed request either committed everything or nothing.
+        procs.wait_for_port(node.port)
+        for index, status in enumerate(statuses):
+            if status not in (204, 303):
+                retry = browser.request("POST", "/appuntamenti", forms[index], htmx=True)[0]
+                assert retry in (204, 303, 409), (index, status, retry)
+        assert browser.request("GET", "/healthz")[0] == 200
+
+    db.session.rollback()
+    appointments = db.session.scalars(sa.select(Appointment)).all()
+    assert len(appointments) == BURST  # every booking exists exactly once
+    created = set(db.session.scalars(sa.select(AppointmentEvent.appointment_id)
+                                     .where(AppointmentEvent.kind == "created")))
+    mails = set(db.session.scalars(sa.select(OutboxMessage.dedup_key)))
+    for appointment in appointments:
+        assert appointment.id in created, f"appointment {appointment.id} without its 'created' event"
+        assert f"appt:{appointment.id}:0:booked" in mails, f"appointment {appointment.id} without its e-mail"
+    assert _count(AppointmentEvent) == BURST  # no orphan or duplicate events
+
+
+# --- Mail server down -----------------------------------------------------------------
+
+def test_mail_server_down_bookings_succeed_and_the_outbox_retries_once(app, network, make_user, database_url,
+                                                                      tmp_path):
+    """SMTP refuses connections: the booking succeeds; the message waits with back-off and goes out once."""
+    operator = make_user("operator")
+    tutor = make_user("tutor")
+    desk = make_desk(network, operators=[operator], tutors=[tutor])
+    person = make_person(network, operator)
+    smtp_port = procs.free_port()  # nothing listens here yet
+    env = _env(database_url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port))
+
+    with procs.gunicorn(env, tmp_path / "node.log", workers=1) as node:
+        browser = procs.HttpClient(node.port)
+        assert browser.login(operator.email) == 303
+        status, _body, _ = browser.request("POST", "/appuntamenti", _booking_form(desk, tutor, person, 10,
+                                                                                   _working_day()), htmx=True)
+        assert status in (204, 303)
+        assert _count(Appointment) == 1
+        assert _count(OutboxMessage, OutboxMessage.sent_at.is_(None)) == 1  # queued with the booking
+
+    # The drain (what `flask send-outbox` runs), here in the test process: the server refuses.
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
+    assert mail.deliver_pending() == 0
+
+    message = db.session.scalar(sa.select(OutboxMessage))
+    assert message.sent_at is None and message.attempts == 1 and message.last_error
+    assert timedelta(seconds=50) < message.next_attempt_at - utcnow() <= timedelta(minutes=1)
+
+    with procs.mailbox() as box:
+        box.port = smtp_port  # the mail server comes back on the same port
+        box.stop()
+        box.start()
+        assert mail.deliver_pending() == 0  # still backing off: not before next_attempt_at
+        assert box.messages == []
+        db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()  # the back-off period has passed
+        if database_url.startswith("postgresql"):  # two cron runs at once: SKIP LOCKED, one sends
+            outs = procs.run_together([(env, ("send-outbox",)), (env, ("send-outbox",))])
+        else:  # SQLite has no SKIP LOCKED: overlapping drains are a PostgreSQL-only guarantee
+            outs = [procs.run_together([(env, ("send-outbox",))])[0] for _ in range(2)]
+        assert sorted(o.strip().rsplit(" ", 1)[1] for o in outs) == ["0", "1"]
+        assert len(box.messages) == 1
+        assert box.messages[0][0] == "giovane@example.test"
+    db.session.rollback()
+    message = db.session.scalar(sa.select(OutboxMessage))
+    assert message.sent_at is not None and message.attempts == 2
+
+
+# --- Redis down -----------------------------------------------------------------------
+
+def test_redis_down_sign_in_works_and_limits_fail_safe(app, make_user, database_url, tmp_path):
+    """REDIS_URL points at a closed port: sign-in works, and the lockout still applies (in-memory fallback)."""
+    user = make_user("operator")
+    victim = make_user("tutor")
+    env = _env(database_url, tmp_path, REDIS_URL=f"redis://127.0.0.1:{procs.free_port()}/0")
+    with procs.gunicorn(env, tmp_path / "node.log", workers=1) as node:
+        assert procs.HttpClient(node.port).login(user.email) == 303
+        attacker = procs.HttpClient(node.port)
+        for _ in range(5):
+            assert attacker.login(victim.email, "password-sbagliata") == 422
+        assert procs.HttpClient(node.port).login(victim.email) == 429
+        status, page, _ = procs.HttpClient(node.port).request("GET", "/readyz")
+        assert status == 200
+        assert not any("Traceback" in line for line in node.log_lines())
