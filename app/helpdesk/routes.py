@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import mail
 from app.bookings.forms import int_or_none, parse_slot, slot_value
@@ -413,5 +414,8 @@ def helpdesk_digest(deliver: bool):
 def inject_badge():
     """`helpdesk_badge`: new tickets assigned to the signed-in person (0 for the public)."""
     if getattr(current_user, "is_authenticated", False) and has_permission(current_user, "helpdesk.view"):
-        return {"helpdesk_badge": services.badge_count(current_user)}
+        try:
+            return {"helpdesk_badge": services.badge_count(current_user)}
+        except SQLAlchemyError:  # the error page of a database outage must still render
+            db.session.rollback()
     return {"helpdesk_badge": 0}
