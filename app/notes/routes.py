@@ -142,9 +142,10 @@ def breakglass(note_id: int):
     return _note_page(note, breakglass_reason=reason)
 
 
-@bp.route("/note/<int:note_id>/pdf", methods=["GET", "POST"])
+@bp.route("/note/<int:note_id>/nota.pdf", methods=["GET", "POST"])
+@bp.route("/note/<int:note_id>/versione-<int:number>.pdf", methods=["GET", "POST"])
 @requires("notes.view")
-def download(note_id: int):
+def download(note_id: int, number: int | None = None):
     """The archived PDF of a version (the latest by default): the exact bytes stored at that time."""
     reason = None
     if policy.needs_breakglass(current_user):
@@ -162,7 +163,7 @@ def download(note_id: int):
         note = policy.get_note_or_404(note_id, current_user)
     if not note.is_final or not note.versions:
         abort(404)
-    number = request.values.get("versione", type=int) or note.versions[-1].number
+    number = number or note.versions[-1].number
     version = db.session.scalar(sa.select(NoteVersion).where(NoteVersion.note_id == note.id,
                                                              NoteVersion.number == number))
     if version is None:

@@ -17,6 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app import audit, policy
 from app.database import serialised_write
@@ -45,10 +46,10 @@ from app.notes import pdf
 MAX_ADDENDUM_CHARS = 5000
 READ_ACTIONS = ("note.read", "note.download", "breakglass")
 
-audit.register_action("note.finalised", _("Nota finalizzata"))
-audit.register_action("note.addendum", _("Integrazione a una nota"))
-audit.register_action("note.follow_up", _("Richiesta di appuntamento di follow-up"))
-audit.register_action("note.attention_seen", _("Presa visione di una segnalazione"))
+audit.register_action("note.finalised", _l("Nota finalizzata"))
+audit.register_action("note.addendum", _l("Integrazione a una nota"))
+audit.register_action("note.follow_up", _l("Richiesta di appuntamento di follow-up"))
+audit.register_action("note.attention_seen", _l("Presa visione di una segnalazione"))
 
 
 def normalise_text(value: str | None) -> str:

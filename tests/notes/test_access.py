@@ -40,7 +40,7 @@ def test_reading_scope_on_page_fragment_and_pdf(world, final_note, client_for, w
     client = client_for(getattr(world, who))
     full = client.get(f"/note/{final_note.id}")
     fragment = client.get(f"/note/{final_note.id}", headers=htmx())
-    download = client.get(f"/note/{final_note.id}/pdf")
+    download = client.get(f"/note/{final_note.id}/nota.pdf")
     assert (full.status_code, fragment.status_code, download.status_code) == (page, page, pdf)
     if page == 200:
         assert SECRET in full.get_data(as_text=True) and 'hx-history="false"' in full.get_data(as_text=True)
@@ -54,7 +54,7 @@ def test_reading_scope_on_page_fragment_and_pdf(world, final_note, client_for, w
 def test_roles_without_notes_are_refused(world, final_note, login_as, client, role):
     """Operators, municipal contacts and observers never read notes (403 on everything)."""
     login_as(role)
-    for url in (f"/note/{final_note.id}", f"/note/{final_note.id}/pdf", "/note",
+    for url in (f"/note/{final_note.id}", f"/note/{final_note.id}/nota.pdf", "/note",
                 f"/giovani/{world.person.id}/note.pdf"):
         assert client.get(url).status_code == 403, url
         assert client.get(url, headers=htmx()).status_code == 403, url
@@ -77,7 +77,7 @@ def test_views_and_downloads_are_audited_and_listed_to_the_author(world, final_n
     coordinator = client_for(world.coordinator)
     coordinator.get(f"/note/{final_note.id}")
     coordinator.get(f"/note/{final_note.id}", headers=htmx())
-    coordinator.get(f"/note/{final_note.id}/pdf")
+    coordinator.get(f"/note/{final_note.id}/nota.pdf")
     reads, downloads = _reads(final_note), _reads(final_note, "note.download")
     assert len(reads) == 2 and {e.actor_id for e in reads} == {world.coordinator.id}
     assert len(downloads) == 1 and downloads[0].actor_id == world.coordinator.id
@@ -92,7 +92,7 @@ def test_admin_needs_a_written_reason(world, final_note, login_as, client):
     login_as("admin")
     form = client.get(f"/note/{final_note.id}")
     assert form.status_code == 200 and SECRET not in form.get_data(as_text=True)
-    assert client.get(f"/note/{final_note.id}/pdf").status_code == 404
+    assert client.get(f"/note/{final_note.id}/nota.pdf").status_code == 404
     short = client.post(f"/note/{final_note.id}/accesso-straordinario", data={"reason": "boh"})
     assert short.status_code == 422 and SECRET not in short.get_data(as_text=True)
     assert _reads(final_note, "breakglass") == []
@@ -102,7 +102,7 @@ def test_admin_needs_a_written_reason(world, final_note, login_as, client):
     events = _reads(final_note, "breakglass")
     assert len(events) == 1 and events[0].reason == reason
     assert len(_reads(final_note)) == 1
-    pdf = client.post(f"/note/{final_note.id}/pdf", data={"reason": reason, "versione": "1"})
+    pdf = client.post(f"/note/{final_note.id}/versione-1.pdf", data={"reason": reason})
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert len(_reads(final_note, "note.download")) == 1 and len(_reads(final_note, "breakglass")) == 2
 

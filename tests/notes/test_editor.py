@@ -109,8 +109,8 @@ def test_finalise_locks_archives_and_downloads_identical_bytes(world, client_for
     assert note.status == NoteStatus.FINAL and note.content_hash == services.content_hash(note)
     version = db.session.scalar(sa.select(NoteVersion).where(NoteVersion.note_id == note.id))
     archived = (archive_dir / version.pdf_path).read_bytes()
-    first = client.get(f"/note/{note.id}/pdf")
-    second = client.get(f"/note/{note.id}/pdf?versione=1")
+    first = client.get(f"/note/{note.id}/nota.pdf")
+    second = client.get(f"/note/{note.id}/versione-1.pdf")
     assert first.status_code == 200 and first.mimetype == "application/pdf"
     assert first.data == archived == second.data
     assert services.pdf.sha256(first.data) == version.pdf_sha256
