@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app import audit, mail, policy
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -43,11 +44,11 @@ PHONE_RE = re.compile(r"^\+?[0-9 ().-]{6,20}$")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 DEFAULT_SERVICE_LEVEL_DAYS = 2
 
-for _action, _label in (("helpdesk.ticket_created", "Richiesta ricevuta"),
-                        ("helpdesk.status_changed", "Stato della richiesta cambiato"),
-                        ("helpdesk.assigned", "Richiesta assegnata"),
-                        ("helpdesk.booked", "Richiesta trasformata in appuntamento")):
-    audit.register_action(_action, _label, "ticket", "Richiesta")
+for _action, _label in (("helpdesk.ticket_created", _l("Richiesta ricevuta")),
+                        ("helpdesk.status_changed", _l("Stato della richiesta cambiato")),
+                        ("helpdesk.assigned", _l("Richiesta assegnata")),
+                        ("helpdesk.booked", _l("Richiesta trasformata in appuntamento"))):
+    audit.register_action(_action, _label, "ticket", _l("Richiesta"))
 
 
 def topics() -> dict[str, object]:
