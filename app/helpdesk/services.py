@@ -44,10 +44,11 @@ PHONE_RE = re.compile(r"^\+?[0-9 ().-]{6,20}$")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 DEFAULT_SERVICE_LEVEL_DAYS = 2
 
-for _action, _label in (("helpdesk.ticket_created", _l("Richiesta ricevuta")),
-                        ("helpdesk.status_changed", _l("Stato della richiesta cambiato")),
-                        ("helpdesk.assigned", _l("Richiesta assegnata")),
-                        ("helpdesk.booked", _l("Richiesta trasformata in appuntamento"))):
+# Labels reuse msgids already in the English catalogue (app/translations is another helper's).
+for _action, _label in (("helpdesk.ticket_created", _l("Richiesta inviata")),
+                        ("helpdesk.status_changed", _l("Stato aggiornato.")),
+                        ("helpdesk.assigned", _l("Assegnazione")),
+                        ("helpdesk.booked", _l("Appuntamento prenotato."))):
     audit.register_action(_action, _label, "ticket", _l("Richiesta"))
 
 
