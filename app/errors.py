@@ -72,11 +72,19 @@ def init_app(app: Flask) -> None:
         except Exception:  # pragma: no cover - database already gone
             app.logger.warning("rollback after error failed")
         if _is_database_outage(error):
+            from flask import g
+
+            from app.extensions import login_manager
+
+            # The page must not ask the unreachable database who is signed in (a second failure → bare 500).
+            g._login_user = login_manager.anonymous_user()
             return render_error(503)
         return render_error(InternalServerError.code)
 
 
 def _is_database_outage(error: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+    # A dropped connection, or one that cannot be opened (server down or restarting): 503, not 500.
+    return isinstance(error, DBAPIError) and (
+        bool(error.connection_invalidated) or isinstance(error, OperationalError | InterfaceError))
