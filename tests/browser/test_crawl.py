@@ -1,4 +1,4 @@
-"""Crawl every page each demo role can reach (and the public ones): no 5xx, no axe violation, no CSP error.
+"""Crawl every page each demo role can reach (and the public ones): no 4xx/5xx, no axe violation, no CSP error.
 
 Pages added later by any area are covered as soon as they are linked from the navigation.
 """
@@ -37,9 +37,12 @@ def _shape(path: str) -> str:
 class Crawler:
     """Breadth-first visit of same-origin GET links, bounded, checking each page."""
 
-    def __init__(self, page, origin: str):
+    def __init__(self, page, origin: str, signed_in: bool = False, skip_paths: frozenset[str] = frozenset()):
         self.page = page
+        self.skip_paths = skip_paths
         self.origin = origin
+        self.signed_in = signed_in
+        self.referrer: dict[str, str] = {}
         self.seen_shapes: set[str] = set()
         self.seen_query_paths: set[str] = set()
         self.visited: list[str] = []
@@ -50,6 +53,8 @@ class Crawler:
         url, _fragment = urldefrag(url)
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != self.origin or SKIP.search(parts.path):
+            return None
+        if parts.path in self.skip_paths:
             return None
         shape = _shape(parts.path)
         if parts.query:
@@ -70,12 +75,18 @@ class Crawler:
         return self.page.eval_on_selector_all(selector, "els => els.map(e => e.href)")
 
     def check(self, url: str) -> None:
-        """Open one page and record any 5xx, accessibility violation or CSP violation."""
+        """Open one page and record any 4xx/5xx, accessibility violation or CSP violation."""
         response = self.page.goto(url)
         self.visited.append(url)
         status = response.status if response else 0
         if status >= 500 or status == 0:
             self.problems.append(f"{url}: HTTP {status}")
+            return
+        if status >= 400:
+            # A link the app shows should open: 403/404 here means a link offered to the wrong people.
+            self.problems.append(f"{url}: HTTP {status} for a link shown on {self.referrer.get(url, '?')}")
+        if self.signed_in and urlsplit(self.page.url).path == "/login":
+            self.problems.append(f"{url}: sent back to the sign-in page (session lost?)")
             return
         wait_for_htmx(self.page)
         violations = run_axe(self.page)
@@ -104,6 +115,7 @@ class Crawler:
             for link in found:
                 accepted = self.accept(link)
                 if accepted:
+                    self.referrer[accepted] = url
                     queue.append(accepted)
 
 
@@ -114,7 +126,8 @@ def test_every_page_of_a_role_is_accessible(browser, browser_context_args, live_
     try:
         page = watched_page(context)
         login(page, DEMO_EMAILS[role])
-        crawler = Crawler(page, live_server)
+        # The statements differ from the public crawl's only by the header, checked on every page.
+        crawler = Crawler(page, live_server, signed_in=True, skip_paths=frozenset({"/accessibilita", "/privacy"}))
         crawler.crawl(["/"], first_links_selector=".it-header-navbar-wrapper a.nav-link")
     finally:
         context.close()

@@ -12,7 +12,11 @@ from tests.browser.support import SCREENSHOT_DIR, describe_violations, login, ne
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 900},
+    "tablet": {"width": 1024, "height": 768},  # the narrowest width with the full navbar
+    "phone": {"width": 390, "height": 844},
+}
 # name -> (demo account or None for signed out, path)
 SCREENS = {
     "login": (None, "/login"),
@@ -91,7 +95,7 @@ def test_signed_in_shell_has_navbar_user_menu_and_footer(viewport):
 def test_breadcrumbs_and_flash_message(viewport):
     """The breadcrumb trail marks the current page; a flash message is a dismissible alert."""
     name, context = viewport
-    page = _open(context, "admin@hub.test", "/admin/utenti/nuovo")
+    page = _open(context, "admin@hub.test", "/account/password")
     crumbs = page.locator("nav.breadcrumb-container ol.breadcrumb li.breadcrumb-item")
     assert crumbs.count() >= 2
     assert crumbs.last.get_attribute("aria-current") == "page"
