@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
@@ -12,6 +13,16 @@ from app.bookings import services
 from app.extensions import db
 from app.models import Appointment, Desk, RecallTask, Status, WaitingEntry, YoungPerson
 from app.models.base import utcnow
+
+
+@pytest.fixture(autouse=True)
+def only_desks_and_bookings(monkeypatch):
+    """Seed only the desks and this demo history (other areas' hooks have their own tests and timings)."""
+    from app import cli
+    from app.bookings.demo import seed_bookings
+    from app.desks.demo import seed_desks
+
+    monkeypatch.setattr(cli, "SEED_HOOKS", [seed_desks, seed_bookings])
 
 
 def seed(app) -> float:
