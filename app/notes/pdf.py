@@ -118,11 +118,30 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class ArchiveUnavailable(RenderFailed):
+    """The archive folder cannot be written (permissions, missing mount, disk full): nothing was changed."""
+
+    status_code = 503
+
+
+def _archive_unavailable(error: OSError) -> ArchiveUnavailable:
+    current_app.logger.error("note archive not writable: %s", type(error).__name__)
+    return ArchiveUnavailable(_("Il PDF non è stato archiviato: la cartella dell'archivio non è scrivibile o il "
+                                "disco è pieno. La nota resta in bozza e il testo è al sicuro: avvisa "
+                                "l'assistenza tecnica e riprova più tardi."))
+
+
 def archive_write(relative: str, data: bytes) -> Path:
-    """Write bytes into the archive atomically (temporary file, fsync, rename); owner-only permissions."""
+    """Write bytes into the archive atomically (temporary file, fsync, rename); owner-only permissions.
+
+    Raises ArchiveUnavailable (a clear message, 503) when the folder cannot be written.
+    """
     target = Path(current_app.config["ARCHIVE_DIR"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pdf")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pdf")
+    except OSError as error:
+        raise _archive_unavailable(error) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -130,6 +149,9 @@ def archive_write(relative: str, data: bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise _archive_unavailable(error) from error
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -162,7 +162,7 @@ class HttpClient:
             headers["HX-Request"] = "true"
         body = None
         if form is not None:
-            body = urlencode({**form, "csrf_token": self.csrf})
+            body = urlencode({**form, "csrf_token": self.csrf}, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["X-CSRFToken"] = self.csrf
         try:

@@ -185,3 +185,80 @@ def test_redis_down_sign_in_works_and_limits_fail_safe(app, make_user, database_
         status, page, _ = procs.HttpClient(node.port).request("GET", "/readyz")
         assert status == 200
         assert not any("Traceback" in line for line in node.log_lines())
+
+
+# --- PDF archive not writable during note finalisation ---------------------------------
+
+@pytest.fixture
+def session_to_note(app, network, make_user):
+    """A tutor and one attended session of theirs, ready for a note."""
+    from tests.bookings.factories import make_desk, make_person
+
+    operator = make_user("operator")
+    tutor = make_user("tutor")
+    desk = make_desk(network, operators=[operator], tutors=[tutor])
+    person = make_person(network, operator)
+    start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    appointment = Appointment(desk_id=desk.id, tutor_id=tutor.id, young_person_id=person.id, service="orientamento",
+                              starts_at=start, ends_at=start + timedelta(minutes=45), status="attended",
+                              uid=f"archive-{start.timestamp()}@ops.test")
+    db.session.add(appointment)
+    db.session.commit()
+    return tutor, appointment
+
+
+def _assert_draft_intact(appointment_id: int, summary: str, archive) -> None:
+    from app.models import Note, NoteVersion
+
+    db.session.rollback()
+    note = db.session.scalar(sa.select(Note).where(Note.appointment_id == appointment_id))
+    assert note is not None and note.status == "draft"
+    assert note.summary == summary
+    assert _count(NoteVersion) == 0
+    assert not archive.exists() or not [p for p in archive.rglob("*") if p.is_file()]
+
+
+def test_archive_not_writable_finalisation_refused_clearly_draft_intact(app, session_to_note, database_url,
+                                                                         tmp_path):
+    """The archive folder cannot be created (its parent is a file): a clear 503 message, the draft is kept."""
+    from tests.notes.conftest import note_form
+
+    tutor, appointment = session_to_note
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the archive's parent folder should be")
+    env = _env(database_url, tmp_path, HUB_ARCHIVE_DIR=str(blocker / "archive"),
+               overrides={"NOTES_RENDER_TIMEOUT": 120})
+    form = note_form(summary="Testo da non perdere.")
+    with procs.gunicorn(env, tmp_path / "node.log", workers=1, timeout=150) as node:
+        browser = procs.HttpClient(node.port)
+        assert browser.login(tutor.email) == 303
+        status, page, _ = browser.request("POST", f"/appuntamenti/{appointment.id}/nota/finalizza", form,
+                                          timeout=150)
+    assert status == 503, page[:500]
+    assert "cartella dell&#39;archivio non è scrivibile" in page or "cartella dell'archivio non è scrivibile" in page
+    assert "Testo da non perdere." in page  # the editor is shown again with the text
+    _assert_draft_intact(appointment.id, "Testo da non perdere.", blocker)
+
+
+def test_disk_full_while_archiving_finalisation_refused_clearly_draft_intact(app, session_to_note, client,
+                                                                             tmp_path, monkeypatch):
+    """ENOSPC while writing the PDF: the same clear message, no half-written file left behind."""
+    import errno
+
+    from app.notes import pdf
+    from tests.conftest import login
+    from tests.notes.conftest import note_form
+
+    tutor, appointment = session_to_note
+    app.config.update(ARCHIVE_DIR=tmp_path / "archive", NOTES_RENDER_TIMEOUT=120)
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pdf.os, "fsync", disk_full)
+    assert login(client, tutor.email).status_code == 303
+    response = client.post(f"/appuntamenti/{appointment.id}/nota/finalizza",
+                           data=note_form(summary="Testo da non perdere."))
+    assert response.status_code == 503
+    assert "disco è pieno" in response.get_data(as_text=True)
+    _assert_draft_intact(appointment.id, "Testo da non perdere.", tmp_path / "archive")
