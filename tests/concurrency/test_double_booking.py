@@ -210,13 +210,11 @@ def test_fifty_requests_for_the_same_tutor_and_slot(app, network, make_user, ser
     desk = make_desk(network, rooms=CLIENTS, operators=[operator], tutors=[tutor], name="Sportello concorrenza")
     people = [make_person(network, operator, first_name=f"P{i}", phone=f"34000{i:05d}") for i in range(CLIENTS)]
     clients = _clients(server, operator)
-    started = time.monotonic()
     for round_number in range(ROUNDS):
         slot, _starts = _slot(tutor.id, round_number)
         forms = [{"person": p.id, "desk": desk.id, "service": "orientamento", "mode": "presenza", "slot": slot,
                   "csrf_token": c.csrf} for p, c in zip(people, clients, strict=True)]
         _assert_one_winner(_fire(clients, forms), round_number)
-    assert time.monotonic() - started < 90
     db.session.rollback()  # end the test's read snapshot to see what the workers wrote
     assert len(services.busy_intervals(tutor_ids=[tutor.id], start=tomorrow_at(0), end=tomorrow_at(0, days=90))) \
         == ROUNDS
