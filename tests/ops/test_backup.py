@@ -60,10 +60,40 @@ def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def loaded(app, tmp_path):
-    """The demo network, desks and appointment history, plus two archived PDFs."""
-    app.config["ARCHIVE_DIR"] = tmp_path / "archive"
+    """The demo network, desks and appointment history, a final note (with its PDF) and a draft, two more PDFs."""
+    app.config.update(ARCHIVE_DIR=tmp_path / "archive", NOTES_RENDER_TIMEOUT=120)
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
+    _write_notes()
+    pdfs = app.config["ARCHIVE_DIR"] / "2026" / "11"
+    pdfs.mkdir(parents=True)
+    (pdfs / "note-1-v1.pdf").write_bytes(b"%PDF-1.7 fake note one\n%%EOF\n")
+    (pdfs / "note-2-v1.pdf").write_bytes(b"%PDF-1.7 fake note two\n%%EOF\n")
+    return app
+
+
+def _write_notes() -> None:
+    """Through the notes services: one final note (archived PDF) and one draft, on attended demo sessions."""
+    from app.models import Appointment, Note, Status
+    from app.notes import services
+
+    without_note = ~sa.exists().where(Note.appointment_id == Appointment.id)
+    attended = db.session.scalars(sa.select(Appointment).where(Appointment.status == Status.ATTENDED, without_note)
+                                  .order_by(Appointment.starts_at.desc()).limit(2)).all()
+    assert len(attended) == 2, "the demo history should have attended sessions"
+    data = services.NoteData(outcomes={1: "raggiunto"}, topics="Orientamento", summary="Sintesi del colloquio.",
+                             agreements="Ci rivediamo.", referrals=[])
+    from flask import current_app
+
+    with current_app.test_request_context():
+        services.finalise(attended[0].tutor, attended[0].id, data, 0)
+        services.save_draft(attended[1].tutor, attended[1].id, data, 0)
+
+
+@pytest.fixture
+def small(app, network, tmp_path):
+    """Just the partner network and two archived PDFs (for the refusal tests)."""
+    app.config["ARCHIVE_DIR"] = tmp_path / "archive"
     pdfs = app.config["ARCHIVE_DIR"] / "2026" / "11"
     pdfs.mkdir(parents=True)
     (pdfs / "note-1-v1.pdf").write_bytes(b"%PDF-1.7 fake note one\n%%EOF\n")
@@ -84,18 +114,19 @@ def _change_and_delete(app) -> None:
         conn.execute(sa.text("DELETE FROM appointment_links"))
         conn.execute(sa.text("UPDATE appointments SET cancel_reason = 'cambiato dopo il backup'"))
         conn.execute(sa.text("UPDATE organisations SET short_name = short_name || '!'"))
-    shutil.rmtree(app.config["ARCHIVE_DIR"] / "2026")
+        conn.execute(sa.text("UPDATE notes SET summary = 'riscritta dopo il backup'"))
+        conn.execute(sa.text("DELETE FROM note_outcomes"))
+    shutil.rmtree(app.config["ARCHIVE_DIR"])
 
 
-@pytest.mark.parametrize("form", ["backup-dir", "backup.tar.gz"])
-def test_restore_drill(loaded, database_url, tmp_path, form):
+def test_restore_drill(loaded, database_url, tmp_path):
     """Back up, change and delete, restore into a fresh database: same rows, same content, same PDFs."""
     app = loaded
     before = table_digests(db.engine)
     archive_before = _archive_hashes(app.config["ARCHIVE_DIR"])
-    for table in ("organisations", "users", "desks", "appointments", "appointment_events"):
+    for table in ("organisations", "users", "desks", "appointments", "appointment_events", "notes", "note_versions"):
         assert before[table][0] > 0, f"the demo should fill {table}"
-    target = tmp_path / form
+    target = tmp_path / "backup.tar.gz"
     result = app.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
 
@@ -111,16 +142,13 @@ def test_restore_drill(loaded, database_url, tmp_path, form):
             assert restored.test_client().get("/readyz").status_code == 200
             db.engine.dispose()
     assert after == before  # every table: same count and same content (notes, note versions included)
+    assert any(name.startswith("notes/") for name in archive_before)  # the final note's PDF came back too
     assert _archive_hashes(tmp_path / "restored-archive") == archive_before
-    manifest = backups.read_manifest(target) if target.is_dir() else None
-    if manifest:
-        assert manifest["tables"] == {t: n for t, (n, _h) in before.items()}
-        assert manifest["revision"]
 
 
-def test_restore_refuses_a_database_that_is_not_empty(loaded, tmp_path):
+def test_restore_refuses_a_database_that_is_not_empty(small, tmp_path):
     """Restoring over live data is refused with a clear message, and nothing changes."""
-    app = loaded
+    app = small
     target = tmp_path / "backup"
     assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
     shutil.rmtree(app.config["ARCHIVE_DIR"])
@@ -131,12 +159,16 @@ def test_restore_refuses_a_database_that_is_not_empty(loaded, tmp_path):
     assert table_digests(db.engine) == before
 
 
-def test_restore_checks_checksums_before_touching_anything(loaded, database_url, tmp_path):
+def test_restore_checks_checksums_before_touching_anything(small, database_url, tmp_path):
     """A tampered file, a missing file or an extra file: refused before the empty database is touched."""
-    app = loaded
+    app = small
     target = tmp_path / "backup"
     assert app.test_cli_runner().invoke(args=["backup", str(target)]).exit_code == 0
     manifest = json.loads((target / "MANIFEST.json").read_text())
+    with db.engine.connect() as conn:
+        assert manifest["tables"]["organisations"] == conn.execute(sa.text("SELECT count(*) FROM organisations")
+                                                                   ).scalar_one() > 0
+    assert manifest["revision"] and manifest["dialect"] == db.engine.dialect.name
     assert set(manifest["files"]) >= {"archive/2026/11/note-1-v1.pdf"}
     assert "database.dump" in manifest["files"] or "database.sqlite3" in manifest["files"]
 
@@ -156,12 +188,12 @@ def test_restore_checks_checksums_before_touching_anything(loaded, database_url,
     assert not (tmp_path / "restored-archive").exists()
 
 
-def test_backup_refuses_an_existing_destination(loaded, tmp_path):
+def test_backup_refuses_an_existing_destination(small, tmp_path):
     """Never overwrite an earlier backup."""
     target = tmp_path / "backup"
     target.mkdir()
     (target / "old").write_text("earlier backup")
-    result = loaded.test_cli_runner().invoke(args=["backup", str(target)])
+    result = small.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code != 0
     assert "non è vuota" in result.output
     assert (target / "old").read_text() == "earlier backup"
