@@ -53,6 +53,19 @@ def init_app(app: Flask) -> None:
             sa.event.listen(engine, "connect", _configure_sqlite)
             sa.event.listen(engine, "begin", _begin_sqlite)
 
+    @app.teardown_appcontext
+    def remove_session(_exc) -> None:
+        """End the request's session. Runs before Flask-SQLAlchemy's own teardown (registered earlier).
+
+        When the server has just closed the connection (PostgreSQL restarting), the final
+        ROLLBACK fails: the response is already made, so log it instead of turning it into a 500.
+        """
+        try:
+            db.session.remove()
+        except sa.exc.DBAPIError:
+            db.session.registry.clear()
+            app.logger.warning("database connection lost while ending a request")
+
 
 @contextmanager
 def serialised_write() -> Iterator[sa.orm.Session]:
