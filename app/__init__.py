@@ -41,13 +41,14 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     sessions.init_app(app, login_manager)
 
-    from app import errors, formatting, navigation, policy, security
+    from app import errors, formatting, mail, navigation, policy, security
 
     app.before_request(policy.enforce_declared_access)
     security.init_app(app)
     errors.init_app(app)
     formatting.init_app(app)
     navigation.init_app(app)
+    mail.init_app(app)
 
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 
 from app.extensions import db
 from app.models import OutboxMessage
@@ -36,6 +36,8 @@ def queue_mail(
     if attachment:
         message.attachment_name, message.attachment_type, message.attachment_text = attachment
     db.session.add(message)
+    if has_request_context():
+        g.outbox_queued = True  # delivered right after the response (see init_app)
     return message
 
 
@@ -80,24 +82,47 @@ def _send(email: EmailMessage) -> None:
         smtp.send_message(email)
 
 
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def _due_query(now):
+    return (
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+
+
+def _claim_next(now) -> OutboxMessage | None:
+    """The next due message, reserved for this drain.
+
+    PostgreSQL: the row stays locked (`FOR UPDATE SKIP LOCKED`) until this drain commits,
+    so parallel drains on several nodes skip it. SQLite has no row locks: the row is
+    leased instead (its next attempt pushed past the lease) in a serialised write, so a
+    second drain running at the same time does not pick it up.
+    """
+    if db.engine.dialect.name == "postgresql":
+        return db.session.scalar(_due_query(now).with_for_update(skip_locked=True))
+    from app.database import serialised_write
+
+    with serialised_write() as session:
+        message = session.scalar(_due_query(now))
+        if message is not None:
+            message.next_attempt_at = now + CLAIM_LEASE
+    return message
+
+
 def deliver_pending(limit: int = 50) -> int:
     """Send due messages one by one, each in its own short transaction. Returns how many were sent."""
     sent = 0
     for _ in range(limit):
         now = utcnow()
-        query = (
-            sa.select(OutboxMessage)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.next_attempt_at <= now,
-                OutboxMessage.attempts < MAX_ATTEMPTS,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        message = db.session.scalar(query)
+        message = _claim_next(now)
         if message is None:
             db.session.rollback()
             break
@@ -131,3 +156,16 @@ def deliver_in_background(app: Flask) -> None:
                 db.session.remove()
 
     threading.Thread(target=run, daemon=True, name="outbox").start()
+
+
+def init_app(app: Flask) -> None:
+    """After a successful request that queued e-mail, start delivering it at once.
+
+    The cron job (`flask send-outbox`) remains the safety net for retries and restarts.
+    """
+
+    @app.after_request
+    def kick_outbox(response):
+        if g.pop("outbox_queued", False) and response.status_code < 400:
+            deliver_in_background(app)
+        return response

@@ -98,9 +98,6 @@ def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        from app import mail
-
-        mail.deliver_in_background(current_app._get_current_object())
         flash(
             _("Se l'indirizzo corrisponde a un account attivo, riceverai a breve un'e-mail con il collegamento."),
             "info",

@@ -141,7 +141,6 @@ def request_form():
             else:
                 ticket = services.submit_request(data)
                 session["helpdesk_reference"] = ticket.reference
-                mail.deliver_in_background(current_app._get_current_object())
                 return redirect(url_for("helpdesk.request_sent"), code=303)
     return render_template("helpdesk/request.html", form=form, today=people_services.today_local()), status
 
