@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
         if request.endpoint and not request.endpoint.endswith("static"):
             # Pages of an intranet with minors' data are never stored by browsers or proxies.
             headers.setdefault("Cache-Control", "no-store")
-        if request.headers.get("HX-Request"):
+        if not (request.endpoint or "").endswith("static"):
+            # The same address answers a page or an htmx fragment (errors too): caches must keep them apart.
             headers.add("Vary", "HX-Request")
         return response

@@ -40,6 +40,7 @@ def test_404_page_in_house_style_and_fragment_for_htmx(client):
     body = fragment.get_data(as_text=True)
     assert "Pagina non trovata" in body and "<footer" not in body
     assert "HX-Request" in fragment.headers.get("Vary", "")
+    assert "HX-Request" in full.headers.get("Vary", "")
 
 
 def test_405_keeps_allow_header(client):
