@@ -62,6 +62,8 @@ class Config:
     MAIL_USE_TLS = _bool("MAIL_USE_TLS")
     MAIL_USE_SSL = _bool("MAIL_USE_SSL")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "10"))
+    # Deliver right after the request that queued a message; `flask send-outbox` retries.
+    MAIL_BACKGROUND_DELIVERY = _bool("MAIL_BACKGROUND_DELIVERY", True)
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "Hub dei Talenti <noreply@hub-dei-talenti.invalid>"
     )

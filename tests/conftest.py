@@ -7,19 +7,30 @@ create (and afterwards drop) a private database for this run.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-import sqlalchemy as sa
-from flask.testing import FlaskClient
+# Every test process (each xdist worker too) gets its own instance folder, so the PDF
+# archive, e-mail files and keys of a test run never touch the developer's instance/.
+# Set before `app.config` is imported, which reads it.
+_INSTANCE = tempfile.mkdtemp(prefix="hub-test-instance-")
+os.environ["HUB_INSTANCE_DIR"] = _INSTANCE
+os.environ.pop("HUB_ARCHIVE_DIR", None)
+atexit.register(shutil.rmtree, _INSTANCE, True)
 
-from app import create_app
-from app.config import TestingConfig
-from app.extensions import db
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import TestingConfig  # noqa: E402
+from app.extensions import db  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEMO_PASSWORD = "hub-demo-2026"

@@ -62,6 +62,9 @@ def node_env(*, database_url: str, tmp: Path, overrides: dict | None = None, **e
         "DATABASE_URL": database_url,
         "HUB_INSTANCE_DIR": str(instance),
         "HUB_ARCHIVE_DIR": str(tmp / "archive"),
+        # The tests drive delivery themselves (`send-outbox` as cron would), so nodes don't also
+        # deliver right after each request: which of the two got there first would be a race.
+        "MAIL_BACKGROUND_DELIVERY": "0",
         "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute",
         "MAIL_TIMEOUT": "60",
         "REDIS_URL": "",
