@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# Two test processes (the machine's two cores); a file's tests stay together in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 export FLASK_APP := wsgi
 
 .PHONY: run test test-sqlite test-postgresql test-browser system-deps lint venv deps translations translations-update bench clean help
@@ -53,13 +56,13 @@ test: deps translations lint system-deps
 	$(MAKE) --no-print-directory test-postgresql
 
 test-sqlite: deps
-	HUB_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	HUB_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-browser: deps translations system-deps
 	HUB_TEST_DB=sqlite $(BIN)/pytest -m browser tests/browser $(PYTEST_ARGS)
 
 test-postgresql: deps
-	HUB_TEST_DB=postgresql TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	HUB_TEST_DB=postgresql TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
