@@ -94,6 +94,16 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
 
+    # Accounts, audit, helpdesk and notes (defaults match the code's own defaults).
+    ACCOUNT_INVITE_MAX_AGE = int(os.environ.get("ACCOUNT_INVITE_MAX_AGE", str(72 * 3600)))
+    AUDIT_PSEUDONYM_KEY = os.environ.get("AUDIT_PSEUDONYM_KEY", "")  # empty: derived from SECRET_KEY
+    AUDIT_RECORD_IP = _bool("AUDIT_RECORD_IP", True)  # a keyed hash of the address, never the address
+    HELPDESK_LIMIT_PER_ADDRESS = os.environ.get("HELPDESK_LIMIT_PER_ADDRESS", "20 per minute")
+    HELPDESK_SERVICE_LEVEL_DAYS = int(os.environ.get("HELPDESK_SERVICE_LEVEL_DAYS", "2"))
+    NOTES_PDF_SHOW_NAME = _bool("NOTES_PDF_SHOW_NAME", False)
+    NOTES_RENDER_TIMEOUT = int(os.environ.get("NOTES_RENDER_TIMEOUT", "30"))
+    NOTES_RENDER_MEMORY_MB = int(os.environ.get("NOTES_RENDER_MEMORY_MB", "1024"))
+
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")
