@@ -17,6 +17,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
 from app.models import Organisation, Role, User
 
 ADMIN, COORD, OPER, TUTOR, MUNI, OBS = (
@@ -118,10 +119,6 @@ def declared_access(endpoint: str | None) -> str | None:
         return PUBLIC
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access", None)
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def enforce_declared_access():

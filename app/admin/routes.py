@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,6 +12,9 @@ from app.admin.forms import Choice, OrganisationForm, UserFilterForm, UserForm, 
 from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.formatting import organisation_kind_label, role_label
+from app.htmx import is_htmx as _is_htmx
+from app.htmx import page_or_fragment as _page_or_fragment
+from app.htmx import redirect_after_post
 from app.models import Organisation
 from app.policy import (
     assignable_organisations,
@@ -24,24 +27,9 @@ from app.policy import (
 )
 
 
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """The full page, or only its partial when htmx asks (Vary is set globally)."""
-    return render_template(fragment if _is_htmx() else page, **context), status
-
-
 def _done(endpoint: str, message: str, **values):
-    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
-    flash(message, "success")
-    target = url_for(endpoint, **values)
-    if _is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    """After a successful POST: back to an admin page (303, or HX-Redirect for htmx)."""
+    return redirect_after_post(url_for(endpoint, **values), message)
 
 
 def _form_error(form, error: DomainError) -> None:

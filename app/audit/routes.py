@@ -8,14 +8,11 @@ from flask_babel import gettext as _
 from app.audit import bp, services
 from app.audit.chain import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label, record_now
 from app.audit.forms import AuditFilterForm
+from app.htmx import is_htmx as _is_htmx
 from app.models.base import utcnow
 from app.policy import requires
 
 FILTER_NAMES = ("date_from", "date_to", "actor", "action", "object_type", "q")
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _filter_form() -> tuple[AuditFilterForm, services.AuditFilters | None]:

@@ -9,12 +9,9 @@ from flask_login import current_user
 
 from app.bookings import agenda, bp, messages, waiting
 from app.formatting import ROME
+from app.htmx import is_htmx as _is_htmx
 from app.models import STATUS_LABELS
 from app.policy import agenda_is_personal, can_have_tutor_feed, has_permission, public, requires
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _agenda_context(filters: agenda.AgendaFilters, **extra) -> dict:

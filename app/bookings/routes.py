@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +14,9 @@ from app.bookings import bp, services
 from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_value
 from app.domain.errors import Conflict, DomainError
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
+from app.htmx import page_or_fragment as _page_or_fragment
+from app.htmx import redirect_after_post as _done
 from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, YoungPerson
 from app.people import services as people_services
 from app.policy import (
@@ -31,25 +34,6 @@ from app.policy import (
 DAYS_AHEAD = 7
 DAYS_SHOWN = 5
 SLOTS_PER_DAY = 16
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """The full page, or only its partial when htmx asks (Vary is set globally)."""
-    return render_template(fragment if _is_htmx() else page, **context), status
-
-
-def _done(target: str, message: str):
-    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
-    flash(message, "success")
-    if _is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
 
 
 def _parse_day(value: str | None) -> date:

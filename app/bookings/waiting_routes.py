@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.bookings import bp, waiting
 from app.domain.errors import DomainError
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
+from app.htmx import redirect_after_post
 from app.models import DESK_SERVICES, RECALL_OUTCOMES, Desk, YoungPerson
 from app.people import services as people_services
 from app.policy import bookable_desks, requires, scoped_young_people
 
 
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def _done(message: str):
-    """After a successful POST: 303 to the list (HX-Redirect for htmx)."""
-    flash(message, "success")
-    target = url_for("bookings.waiting_index")
-    if _is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    """After a successful POST: back to the waiting list (303, or HX-Redirect for htmx)."""
+    return redirect_after_post(url_for("bookings.waiting_index"), message)
 
 
 def _int(value) -> int | None:

@@ -15,6 +15,7 @@ from app.desks import services as desk_services
 from app.domain.availability import local_date
 from app.extensions import db
 from app.formatting import format_date, weekday_name
+from app.htmx import is_htmx as _is_htmx
 from app.models import DESK_SERVICES, Desk, FeedScope, Organisation, OrganisationKind
 from app.models.base import utcnow
 from app.policy import (
@@ -31,10 +32,6 @@ from app.policy import (
 
 VIEWS = {"settimana": "week", "mese": "month"}  # URL word -> view kind
 VIEW_WORDS = {kind: word for word, kind in VIEWS.items()}
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _anchor() -> date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,6 +24,9 @@ from app.desks.forms import (
 )
 from app.domain.errors import DomainError, Invalid
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
+from app.htmx import page_or_fragment as _page_or_fragment
+from app.htmx import redirect_after_post as _done
 from app.models import (
     ABSENCE_KINDS,
     DESK_SERVICES,
@@ -49,25 +52,6 @@ from app.policy import (
 )
 
 PREVIEW_DAYS = 31
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """The full page, or only its partial when htmx asks (Vary is set globally)."""
-    return render_template(fragment if _is_htmx() else page, **context), status
-
-
-def _done(target: str, message: str):
-    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
-    flash(message, "success")
-    if _is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
 
 
 def _form_error(form, error: DomainError) -> None:

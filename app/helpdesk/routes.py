@@ -18,6 +18,8 @@ from app.domain.errors import DomainError
 from app.extensions import db, limiter
 from app.helpdesk import bp, services
 from app.helpdesk.forms import CommentForm, IntakeForm, PriorityForm, RequestForm, StatusForm
+from app.htmx import page_or_fragment as _page_or_fragment
+from app.htmx import redirect_after_post as _done
 from app.models import (
     DESK_SERVICES,
     MODES,
@@ -47,26 +49,6 @@ from app.policy import (
 
 SLOT_DAYS = 7
 SLOTS_PER_DAY = 12
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """The full page, or only its partial when htmx asks (Vary is set globally)."""
-    return render_template(fragment if _is_htmx() else page, **context), status
-
-
-def _done(target: str, message: str | None = None):
-    """After a successful POST: 303 for browsers, HX-Redirect for htmx."""
-    if message:
-        flash(message, "success")
-    if _is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
 
 
 def _towns() -> list[Organisation]:

@@ -10,15 +10,12 @@ from flask_login import current_user
 from app import policy
 from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
 from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, NoteVersion, YoungPerson
 from app.notes import bp, services
 from app.notes.forms import AddendumForm, BreakGlassForm, parse_note
 from app.notes.pdf import RenderFailed
 from app.policy import requires
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _private(response):

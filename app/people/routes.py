@@ -10,6 +10,8 @@ from flask_login import current_user
 from app.bookings import services as booking_services
 from app.domain.errors import DomainError
 from app.extensions import db
+from app.htmx import is_htmx as _is_htmx
+from app.htmx import page_or_fragment as _page_or_fragment
 from app.models import STUDY_WORK_STATUSES, Desk
 from app.people import bp, services
 from app.people.forms import PersonForm, SearchForm
@@ -22,15 +24,6 @@ from app.policy import (
     is_safe_next,
     requires,
 )
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _page_or_fragment(page: str, fragment: str, status: int = 200, **context):
-    """The full page, or only its partial when htmx asks (Vary is set globally)."""
-    return render_template(fragment if _is_htmx() else page, **context), status
 
 
 @bp.get("/giovani")
