@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -262,3 +263,53 @@ def test_disk_full_while_archiving_finalisation_refused_clearly_draft_intact(app
     assert response.status_code == 503
     assert "disco è pieno" in response.get_data(as_text=True)
     _assert_draft_intact(appointment.id, "Testo da non perdere.", tmp_path / "archive")
+
+
+# --- A worker killed with SIGKILL in the middle of a note finalisation ------------------
+
+def _render_started(node) -> int | None:
+    """The worker whose PDF render child is running, if any (read from /proc)."""
+    for pid in node.worker_pids():
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        if children.exists() and children.read_text().split():
+            return pid
+    return None
+
+
+def test_sigkill_during_note_finalisation_keeps_the_draft_and_writes_nothing(app, session_to_note, database_url,
+                                                                            tmp_path):
+    """The worker is killed while its child renders the PDF: still a draft with its text, no version, no file."""
+    from tests.notes.conftest import note_form
+
+    tutor, appointment = session_to_note
+    archive = tmp_path / "archive"
+    env = _env(database_url, tmp_path, HUB_ARCHIVE_DIR=str(archive), overrides={"NOTES_RENDER_TIMEOUT": 120})
+    form = note_form(summary="Testo da non perdere.")
+    with procs.gunicorn(env, tmp_path / "node.log", workers=1, timeout=150) as node:
+        browser = procs.HttpClient(node.port)
+        assert browser.login(tutor.email) == 303
+        outcome: dict = {}
+
+        url = f"/appuntamenti/{appointment.id}/nota/finalizza"
+
+        def finalise() -> None:
+            with app.app_context():
+                try:
+                    outcome["status"] = browser.request("POST", url, form, timeout=150)[0]
+                except OSError as error:  # the worker serving us is killed: expected
+                    outcome["status"] = type(error).__name__
+
+        request = threading.Thread(target=finalise, daemon=True)
+        request.start()
+        killed = None
+        for _ in range(1200):  # bounded: at most ~60 s of polling /proc for the render child
+            killed = _render_started(node)
+            if killed is not None or not request.is_alive():
+                break
+            threading.Event().wait(0.05)
+        assert killed is not None, f"the render never started: {outcome}"
+        os.kill(killed, signal.SIGKILL)
+        request.join(60)
+        assert not request.is_alive()
+        assert outcome["status"] != 200 and outcome["status"] != 303  # it did not complete
+    _assert_draft_intact(appointment.id, "Testo da non perdere.", archive)
