@@ -78,6 +78,14 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     app.register_blueprint(ops_bp)
 
+    from app.reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+
+    from app.privacy import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
+
     from app import cli
 
     cli.init_app(app)

@@ -20,9 +20,11 @@ NAV_ITEMS: list[tuple[str, object]] = [
     ("people.index", _l("Giovani")),
     ("helpdesk.index", _l("Richieste")),
     ("notes.index", _l("Note")),
+    ("reports.dashboard", _l("Monitoraggio")),
     ("admin.users", _l("Utenti")),
     ("admin.organisations", _l("Partner")),
     ("audit.index", _l("Registro attività")),
+    ("privacy.index", _l("Privacy e dati")),
 ]
 
 

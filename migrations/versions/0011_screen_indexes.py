@@ -1,0 +1,23 @@
+"""benchmark: indexes for every filter the screens use (issue 11)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-26 09:10:00
+
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+# revision identifiers, used by Alembic.
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
