@@ -263,6 +263,10 @@ def _resolve(actor, data: BookingData) -> _Resolved:
         override = reason[:2000]
     if override is None and starts_at < utcnow():
         raise Invalid(_("Non si può prenotare nel passato."), field="slot")
+    if override is None and starts_at < utcnow() + timedelta(minutes=desk.min_notice_minutes):
+        # The slot picker offers only slots with the desk's notice; a hand-made POST gets the same rule.
+        raise Invalid(_("Lo sportello chiede almeno %(minutes)d minuti di preavviso: scegli un orario più avanti.",
+                        minutes=desk.min_notice_minutes), field="slot")
     return _Resolved(desk, tutor, person, starts_at, ends_at, override)
 
 

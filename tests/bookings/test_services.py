@@ -188,3 +188,12 @@ def test_the_database_refuses_overlaps_even_without_the_service(world, network):
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_desks_minimum_notice_holds_for_a_hand_made_request(world):
+    world.desk.min_notice_minutes = 3 * 24 * 60  # three days: tomorrow is too soon
+    db.session.commit()
+    with pytest.raises(Invalid, match="preavviso") as refused:
+        services.create_booking(world.operator, data(world, tomorrow_at(10)))
+    assert refused.value.field == "slot"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
