@@ -22,7 +22,7 @@ from app.desks.forms import (
     parse_week_grid,
     week_grid_values,
 )
-from app.domain.errors import DomainError, Invalid
+from app.domain.errors import DomainError, FormInvalid, Invalid
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
@@ -144,7 +144,7 @@ def _read_schedule(form: ScheduleForm):
     grid = {k: v for k, v in request.form.items() if k.startswith("w")}
     intervals = parse_week_grid(request.form)
     if not form.validate():
-        raise Invalid(_("Controlla i campi evidenziati."))
+        raise FormInvalid(_("Controlla i campi evidenziati."))
     return grid, intervals
 
 
@@ -163,7 +163,7 @@ def schedule_create(desk_id: int):
         if error.status_code != 422:
             raise
         grid_error = error.message if error.field == "intervals" else None
-        if error.field != "intervals" and error.message != _("Controlla i campi evidenziati."):
+        if error.field != "intervals" and not isinstance(error, FormInvalid):
             _form_error(form, error)
         return _hours_page(desk, schedule_form=form, grid=grid, grid_error=grid_error, status=422,
                            fragment="desks/_schedules.html")
@@ -219,12 +219,12 @@ def closure_create(desk_id: int):
     form = ClosureForm()
     try:
         if not form.validate():
-            raise Invalid(_("Controlla i campi evidenziati."))
+            raise FormInvalid(_("Controlla i campi evidenziati."))
         starts_at, ends_at = services.closure_span(form.start_day.data, form.end_day.data, form.start_time.data,
                                                    form.end_time.data)
         services.create_closure(current_user, "desk", starts_at, ends_at, form.reason.data, desk_ids=[desk.id])
     except Invalid as error:
-        if error.message != _("Controlla i campi evidenziati."):
+        if not isinstance(error, FormInvalid):
             _form_error(form, error)
         return _hours_page(desk, closure_form=form, status=422, fragment="desks/_closures.html")
     return _done(url_for("desks.hours", desk_id=desk.id), _("Chiusura registrata."))
@@ -254,11 +254,11 @@ def extra_create(desk_id: int):
     form = ExtraOpeningForm()
     try:
         if not form.validate():
-            raise Invalid(_("Controlla i campi evidenziati."))
+            raise FormInvalid(_("Controlla i campi evidenziati."))
         services.create_extra_opening(current_user, desk, form.day.data, form.start.data, form.end.data,
                                       form.note.data)
     except Invalid as error:
-        if error.message != _("Controlla i campi evidenziati."):
+        if not isinstance(error, FormInvalid):
             _form_error(form, error)
         return _hours_page(desk, extra_form=form, status=422, fragment="desks/_extras.html")
     return _done(url_for("desks.hours", desk_id=desk.id), _("Apertura straordinaria registrata."))
@@ -309,7 +309,7 @@ def bulk():
             status = 422
             if error.field == "intervals":
                 grid_error = error.message
-            elif error.message != _("Controlla i campi evidenziati."):
+            elif not isinstance(error, FormInvalid):
                 _form_error(form, error)
     return _page_or_fragment("desks/bulk.html", "desks/_bulk_form.html", status, form=form, desks=desks,
                              grid=grid, grid_error=grid_error, grid_rows=GRID_ROWS, desk_errors=desk_errors)
@@ -328,7 +328,7 @@ def closures():
     if request.method == "POST":
         try:
             if not form.validate():
-                raise Invalid(_("Controlla i campi evidenziati."))
+                raise FormInvalid(_("Controlla i campi evidenziati."))
             starts_at, ends_at = services.closure_span(form.start_day.data, form.end_day.data,
                                                        form.start_time.data, form.end_time.data)
             rows = services.create_closure(current_user, form.scope.data, starts_at, ends_at, form.reason.data,
@@ -339,7 +339,7 @@ def closures():
             if error.status_code not in (403, 422):
                 raise
             status = 422
-            if error.message != _("Controlla i campi evidenziati."):
+            if not isinstance(error, FormInvalid):
                 _form_error(form, error)
     now = _now()
     query = sa.select(Closure).where(Closure.ends_at > now).order_by(Closure.starts_at)
@@ -415,7 +415,7 @@ def availability_create(desk_id: int):
     try:
         intervals = parse_week_grid(request.form)
         if not form.validate():
-            raise Invalid(_("Controlla i campi evidenziati."))
+            raise FormInvalid(_("Controlla i campi evidenziati."))
         tutor = _tutor_of(desk, form.tutor_id.data)
         services.set_tutor_availability(current_user, tutor, desk, form.valid_from.data, form.valid_to.data,
                                         intervals)
@@ -423,7 +423,7 @@ def availability_create(desk_id: int):
         if error.status_code not in (403, 422):
             raise
         grid_error = error.message if error.field == "intervals" else None
-        if error.field != "intervals" and error.message != _("Controlla i campi evidenziati."):
+        if error.field != "intervals" and not isinstance(error, FormInvalid):
             _form_error(form, error)
         return _availability_page(desk, form=form, grid=grid, grid_error=grid_error, status=422,
                                   fragment="desks/_availability_form.html")
@@ -452,14 +452,14 @@ def absence_create(desk_id: int):
     form.tutor_id.choices = [("", "")] + [(t.id, t.full_name) for t in tutors]
     try:
         if not form.validate():
-            raise Invalid(_("Controlla i campi evidenziati."))
+            raise FormInvalid(_("Controlla i campi evidenziati."))
         tutor = _tutor_of(desk, form.tutor_id.data)
         starts_at, ends_at = services.closure_span(form.start_day.data, form.end_day.data)
         services.add_absence(current_user, tutor, starts_at, ends_at, form.kind.data, form.note.data)
     except DomainError as error:
         if error.status_code not in (403, 422):
             raise
-        if error.message != _("Controlla i campi evidenziati."):
+        if not isinstance(error, FormInvalid):
             _form_error(form, error)
         return _availability_page(desk, absence_form=form, status=422, fragment="desks/_absence_form.html")
     return _done(url_for("desks.availability", desk_id=desk.id), _("Assenza registrata."))
@@ -535,7 +535,7 @@ def desk_form(desk_id: int | None):
     if request.method == "POST":
         try:
             if not form.validate():
-                raise Invalid(_("Controlla i campi evidenziati."))
+                raise FormInvalid(_("Controlla i campi evidenziati."))
             if desk is None:
                 desk = services.create_desk(current_user, _desk_data(form))
                 message = _("Sportello «%(name)s» creato.", name=desk.name)
@@ -546,7 +546,7 @@ def desk_form(desk_id: int | None):
         except Invalid as error:
             db.session.rollback()
             status = 422
-            if error.message != _("Controlla i campi evidenziati."):
+            if not isinstance(error, FormInvalid):
                 _form_error(form, error)
     return _page_or_fragment("desks/desk_form.html", "desks/_desk_form.html", status, form=form, desk=desk)
 

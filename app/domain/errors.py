@@ -36,3 +36,7 @@ class Invalid(DomainError):
     """The input breaks a rule; the form is shown again with the message."""
 
     status_code = 422
+
+
+class FormInvalid(Invalid):
+    """The form's own validators refused it: the messages are already next to its fields."""
