@@ -104,6 +104,17 @@ class Config:
     NOTES_RENDER_TIMEOUT = int(os.environ.get("NOTES_RENDER_TIMEOUT", "30"))
     NOTES_RENDER_MEMORY_MB = int(os.environ.get("NOTES_RENDER_MEMORY_MB", "1024"))
 
+    # Retention (GDPR art. 5.1.e): `flask retention --apply` acts on what is older than these periods.
+    RETENTION_INACTIVE_PERSON_MONTHS = int(os.environ.get("RETENTION_INACTIVE_PERSON_MONTHS", "36"))
+    RETENTION_NOTES_YEARS = int(os.environ.get("RETENTION_NOTES_YEARS", "10"))
+    RETENTION_DRAFT_NOTES_MONTHS = int(os.environ.get("RETENTION_DRAFT_NOTES_MONTHS", "12"))
+    RETENTION_TICKETS_MONTHS = int(os.environ.get("RETENTION_TICKETS_MONTHS", "24"))
+    RETENTION_OUTBOX_DAYS = int(os.environ.get("RETENTION_OUTBOX_DAYS", "90"))
+    RETENTION_SESSIONS_DAYS = int(os.environ.get("RETENTION_SESSIONS_DAYS", "30"))
+    RETENTION_AUDIT_YEARS = int(os.environ.get("RETENTION_AUDIT_YEARS", "10"))
+    # Contact of the data protection officer, shown in the privacy notice.
+    PRIVACY_DPO_CONTACT = os.environ.get("PRIVACY_DPO_CONTACT", "rpd@comune.pioltello.mi.it")
+
     BABEL_DEFAULT_LOCALE = "it"
     BABEL_DEFAULT_TIMEZONE = "Europe/Rome"
     LANGUAGES = ("it", "en")

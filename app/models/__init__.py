@@ -30,6 +30,7 @@ from app.models.desk import (
 from app.models.note import OUTCOMES, PROGRESS, REFERRALS, Note, NoteAddendum, NoteOutcome, NoteStatus, NoteVersion
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
+from app.models.privacy import CONSENT_KINDS, GIVEN_BY, ConsentRecord, ConsentText
 from app.models.ticket import TICKET_CHANNELS, TICKET_OUTCOMES, TICKET_STATUSES, Ticket, TicketComment, TicketStatus
 from app.models.user import Role, User, UserSession
 from app.models.waiting import (
@@ -55,6 +56,7 @@ __all__ = [
     "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
     "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson",
     "GENESIS_HASH", "AuditEvent",
+    "CONSENT_KINDS", "GIVEN_BY", "ConsentRecord", "ConsentText",
     "RECALL_OUTCOMES", "WAITING_STATUSES", "AppointmentLink", "RecallTask", "TutorFeedToken", "WaitingEntry",
     "OUTCOMES", "PROGRESS", "REFERRALS", "Note", "NoteAddendum", "NoteOutcome", "NoteStatus", "NoteVersion",
     "TICKET_CHANNELS", "TICKET_OUTCOMES", "TICKET_STATUSES", "Ticket", "TicketComment", "TicketStatus"]

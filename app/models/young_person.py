@@ -117,6 +117,10 @@ class YoungPerson(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # Erasure (GDPR art. 17, or the retention job): identity anonymised, the row kept for aggregates.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    erasure_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
     residence_town: Mapped[Organisation | None] = relationship(foreign_keys=[residence_town_id])
     registered_org: Mapped[Organisation] = relationship(foreign_keys=[registered_org_id])
@@ -124,6 +128,10 @@ class YoungPerson(db.Model):
     privacy_collected_by: Mapped[User | None] = relationship(foreign_keys=[privacy_collected_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def full_name(self) -> str:
