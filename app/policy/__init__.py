@@ -84,6 +84,12 @@ from app.policy.people import (  # noqa: F401
     get_young_person_or_404,
     scoped_young_people,
 )
+from app.policy.privacy import (  # noqa: F401
+    can_manage_privacy,
+    can_record_consent,
+    get_person_for_privacy_or_404,
+    scoped_privacy_people,
+)
 from app.policy.staff import (  # noqa: F401
     assignable_organisations,
     assignable_roles,
