@@ -47,6 +47,15 @@ def test_tutor_writes_autosaves_finalises_and_downloads(signed_in, database_url,
     status = page.locator("#autosave-status")
     expect(status).to_contain_text("Bozza salvata alle", timeout=15_000)
 
+    # The server stops answering: the status line says the text is not saved, and saving resumes after.
+    save_url = f"**/appuntamenti/{appointment_id}/nota"
+    page.route(save_url, lambda route: route.abort())
+    page.get_by_label("Temi trattati").fill("Scelta della scuola superiore e dell'indirizzo")
+    expect(status).to_contain_text("Non salvato", timeout=15_000)
+    page.unroute(save_url)
+    page.get_by_label("Temi trattati").fill("Scelta della scuola superiore")
+    expect(status).to_contain_text("Bozza salvata alle", timeout=15_000)
+
     page.reload()
     expect(page.get_by_label("Sintesi del colloquio")).to_have_value(
         "Ha raccontato le sue passioni.\n\nTeme di sbagliare scelta.")

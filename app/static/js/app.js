@@ -31,6 +31,36 @@
     }
   });
 
+  // Autosave forms (data-autosave-failed="message"): a save that never got an answer, or got a
+  // server error, says so in the status line; until a save succeeds, leaving the page asks first.
+  function autosaveForm(el) {
+    return el && el.closest ? el.closest("[data-autosave-failed]") : null;
+  }
+  function autosaveFailed(event) {
+    var form = autosaveForm(event.detail.elt);
+    var status = document.getElementById("autosave-status");
+    if (!form || !status) return;
+    status.textContent = form.getAttribute("data-autosave-failed");
+    status.classList.add("text-danger", "fw-semibold");
+    form.setAttribute("data-unsaved", "true");
+  }
+  document.addEventListener("htmx:sendError", autosaveFailed);
+  document.addEventListener("htmx:responseError", autosaveFailed);
+  document.addEventListener("input", function (event) {
+    var form = autosaveForm(event.target);
+    if (form) form.setAttribute("data-unsaved", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = autosaveForm(event.detail.elt);
+    if (form && event.detail.xhr && event.detail.xhr.status === 200) form.removeAttribute("data-unsaved");
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (document.querySelector("[data-autosave-failed][data-unsaved]")) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   // Confirmation for destructive buttons: data-confirm="message".
   document.addEventListener("submit", function (event) {
     var form = event.target;
