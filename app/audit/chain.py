@@ -49,7 +49,7 @@ HASH_VERSION = 1
 CHAIN_LOCK_KEY = 0x4855_4241_5544_4954
 _PENDING = "audit_pending"
 
-ACTION_RE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*$")
+ACTION_RE = re.compile(r"^[a-z][a-z_]*(\.[a-z0-9][a-z0-9_]*)*$")  # e.g. auth.2fa_failed
 OBJECT_TYPE_RE = re.compile(r"^[a-z][a-z_]*$")
 EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_DETAILS_CHARS = 2000
