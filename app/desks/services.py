@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import has_request_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -661,7 +663,8 @@ def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int,
     extra_by_desk: dict[int, list] = defaultdict(list)
     for row in extras:
         extra_by_desk[row.desk_id].append(engine.ExtraOpening(row.day, row.start, row.end))
-    holidays_by_town = {d.municipality_id: holidays_between(start, end, patron_day_of(d.municipality))
+    language = _interface_language()
+    holidays_by_town = {d.municipality_id: holidays_between(start, end, patron_day_of(d.municipality), language)
                         for d in desks}
     result = {}
     for desk in desks:
@@ -680,6 +683,14 @@ def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int,
             rooms=desk.rooms,
         )
     return result
+
+
+def _interface_language() -> str:
+    """The language holiday names are shown in: the request's interface language, Italian elsewhere."""
+    if not has_request_context():
+        return "it"
+    locale = get_locale()
+    return locale.language if locale is not None else "it"
 
 
 def desk_calendar(desk: Desk, start: date, end: date) -> engine.DeskCalendar:

@@ -243,3 +243,12 @@ def test_preview_warns_when_saving_would_be_refused(client, login_as, make_desk)
     response = client.post(f"/orari/{desk.id}/anteprima", headers=htmx(),
                            data=_schedule_form(name="Estate", valid_from="2027-06-15", valid_to="2027-07-10"))
     assert response.status_code == 422 and "si sovrappone a «Esami»" in response.get_data(as_text=True)
+
+
+def test_holiday_names_follow_the_interface_language(client, login_as, make_desk):
+    operator = login_as("operator")
+    desk = make_desk(operators=[operator])
+    client.post("/lingua", data={"lang": "en", "next": "/"})
+    text = client.post(f"/orari/{desk.id}/anteprima", data=_schedule_form(valid_from="2027-08-09", valid_to=""),
+                       headers=htmx()).get_data(as_text=True)
+    assert "Assumption Of Mary Day" in text and "Assunzione" not in text
