@@ -1,6 +1,8 @@
-"""Command-line tools: `flask seed-demo`, `flask create-admin`, `flask send-outbox`."""
+"""Command-line tools: `flask seed-demo`, `flask demo-code`, `flask create-admin`, `flask send-outbox`."""
 
 from __future__ import annotations
+
+import time
 
 import click
 import sqlalchemy as sa
@@ -26,11 +28,38 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Rete caricata: {len(orgs)} organizzazioni.")
         if current_app.config["HUB_DEMO"]:
-            click.echo(f"Account dimostrativi (password: {seed.DEMO_PASSWORD}):")
+            click.echo(f"Account dimostrativi (password: {seed.DEMO_PASSWORD}; secondo fattore: chiave TOTP "
+                       "da aggiungere a un'app di autenticazione, oppure `flask demo-code EMAIL`):")
             for email, _name, role, org in seed.DEMO_ACCOUNTS:
-                click.echo(f"  {email:<24} {role:<18} {org}")
+                click.echo(f"  {email:<24} {role:<18} {org:<20} TOTP: {seed.demo_totp_secret(email)}")
+            click.echo("Gli altri account dimostrativi: codice con `flask demo-code EMAIL`.")
         else:
             click.echo("HUB_DEMO non attivo: nessun account dimostrativo creato.")
+
+    @app.cli.command("demo-code")
+    @click.argument("email")
+    def demo_code(email: str):
+        """Print the current sign-in code of a demo account (HUB_DEMO=1 only): no phone needed."""
+        from app import seed
+        from app.auth import two_factor
+        from app.auth.services import normalise_email
+        from app.models import User
+
+        if not current_app.config["HUB_DEMO"]:
+            raise click.ClickException("Disponibile solo in modalità dimostrativa (HUB_DEMO=1).")
+        email = normalise_email(email)
+        if email not in {person[0] for person in seed.DEMO_PEOPLE}:
+            raise click.ClickException("Non è un account dimostrativo.")
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        factor = two_factor.factor_of(user.id) if user is not None else None
+        secret = two_factor.decrypt_secret(factor.secret_encrypted) if factor and factor.confirmed_at else None
+        if secret is None:
+            raise click.ClickException("Questo account non ha un secondo fattore attivo: esegui `flask seed-demo`.")
+        step = two_factor.current_step()
+        if factor.last_counter is not None and factor.last_counter >= step:
+            step = factor.last_counter + 1  # the current code was used already: the next one is accepted too
+        seconds = (step + 1) * two_factor.STEP_SECONDS - int(time.time())
+        click.echo(f"{two_factor.code_for(secret, step)}  (valido per circa {max(seconds, 1)} secondi)")
 
     @app.cli.command("create-admin")
     @click.option("--email", prompt=True)

@@ -87,6 +87,11 @@ class Config:
     # Throttling of sign-in attempts (Flask-Limiter syntax).
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
     LOGIN_FAILURES_PER_ACCOUNT = os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    # Two-factor sign-in (TOTP). Secrets are encrypted with HUB_TOTP_KEY (comma-separated: the first
+    # encrypts, all decrypt, for rotation); empty: a key derived from SECRET_KEY.
+    TOTP_ENCRYPTION_KEY = os.environ.get("HUB_TOTP_KEY", "")
+    TOTP_ISSUER = os.environ.get("HUB_TOTP_ISSUER", "Hub dei Talenti")
+    SECOND_FACTOR_PENDING_MINUTES = int(os.environ.get("SECOND_FACTOR_PENDING_MINUTES", "5"))
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not stop sign-in
 
@@ -142,6 +147,7 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production-" + "x" * 16
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashes for tests only
+    TOTP_ENCRYPTION_KEY = "test-totp-key-not-for-production-" + "t" * 16  # shared with tests/ops nodes
     SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     MAIL_SERVER = ""
     RATELIMIT_STORAGE_URI = "memory://"

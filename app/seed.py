@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -66,6 +69,26 @@ DEMO_PEOPLE: list[tuple[str, str, str, str]] = [
 
 DEMO_ACCOUNTS = DEMO_PEOPLE[:6]
 
+# Demo mode only: every demo person comes with an authenticator already set up, with these FIXED,
+# published secrets (base32), so anyone trying the demo can add them to an app or run
+# `flask demo-code EMAIL`. Never use them on a real installation.
+DEMO_TOTP_SECRETS: dict[str, str] = {
+    "admin@hub.test": "HUBDEMOADMINTOTPSECRETAAAAAAAAAA",
+    "coordinatore@hub.test": "HUBDEMOCOORDINATORETOTPSECRETAAA",
+    "operatore@hub.test": "HUBDEMOOPERATORETOTPSECRETAAAAAA",
+    "tutor@hub.test": "HUBDEMOTUTORTOTPSECRETAAAAAAAAAA",
+    "comune@hub.test": "HUBDEMOCOMUNETOTPSECRETAAAAAAAAA",
+    "osservatore@hub.test": "HUBDEMOOSSERVATORETOTPSECRETAAAA",
+}
+
+
+def demo_totp_secret(email: str) -> str:
+    """The fixed secret of a demo person: listed above, or derived from the address for the others."""
+    if email in DEMO_TOTP_SECRETS:
+        return DEMO_TOTP_SECRETS[email]
+    digest = hashlib.sha256(f"hub-demo-totp:{email}".encode()).digest()
+    return base64.b32encode(digest).decode()[:32]
+
 
 def seed_network() -> dict[str, Organisation]:
     """Create or update the partner organisations; returns them by short name."""
@@ -84,7 +107,12 @@ def seed_network() -> dict[str, Organisation]:
 
 
 def seed_demo_people(orgs: dict[str, Organisation], password_hash: str) -> list[User]:
-    """Create the demo accounts that are missing (existing ones keep their password)."""
+    """Create the demo accounts that are missing (existing ones keep their password).
+
+    Each one without an authenticator gets one with its fixed demo secret (DEMO_TOTP_SECRETS).
+    """
+    from app.auth.two_factor import enrol_with_secret, has_second_factor
+
     users = []
     for email, name, role, org_short in DEMO_PEOPLE:
         user = db.session.scalar(sa.select(User).where(User.email == email))
@@ -92,6 +120,9 @@ def seed_demo_people(orgs: dict[str, Organisation], password_hash: str) -> list[
             user = User(email=email, full_name=name, role=role,
                         organisation_id=orgs[org_short].id, password_hash=password_hash)
             db.session.add(user)
+            db.session.flush()
+        if not has_second_factor(user):  # new, or from before two-factor sign-in, or reset
+            enrol_with_secret(user, demo_totp_secret(email))
         users.append(user)
     db.session.flush()
     return users

@@ -204,13 +204,21 @@ ROLE_HOME_ORG = {
 
 @pytest.fixture
 def make_user(app, network):
-    """Factory: a user of a role, in that role's usual organisation unless given."""
+    """Factory: a user of a role, in that role's usual organisation unless given.
+
+    Roles that must use a second factor (admin, coordinator, tutor) get an authenticator with
+    TEST_TOTP_SECRET by default; `two_factor=False` leaves them to enrol at first sign-in,
+    `two_factor=True` gives one to the other roles too.
+    """
     from app.auth.services import hash_password
+    from app.auth.two_factor import enrol_with_secret
     from app.models import User
+    from app.policy import SECOND_FACTOR_ROLES
 
     counter = {"n": 0}
 
-    def make(role: str = "operator", organisation=None, password: str = DEMO_PASSWORD, **overrides) -> User:
+    def make(role: str = "operator", organisation=None, password: str = DEMO_PASSWORD,
+             two_factor: bool | None = None, **overrides) -> User:
         counter["n"] += 1
         org = organisation or network[ROLE_HOME_ORG[role]]
         values = dict(email=f"{role}{counter['n']}@prova.test", full_name=f"Persona {role} {counter['n']}",
@@ -218,15 +226,57 @@ def make_user(app, network):
         values.update(overrides)
         user = User(**values)
         db.session.add(user)
+        db.session.flush()
+        if two_factor if two_factor is not None else role in SECOND_FACTOR_ROLES:
+            enrol_with_secret(user, TEST_TOTP_SECRET)
         db.session.commit()
         return user
 
     return make
 
 
-def login(client: HubClient, email: str, password: str = DEMO_PASSWORD):
-    """Sign a client in through the real form; returns the response."""
-    return client.post("/login", data={"email": email, "password": password})
+# The authenticator secret make_user gives by default (base32).
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(email: str) -> str:
+    """A code the app will accept now for this account: its secret, a time step not used yet.
+
+    Steps t-1, t and t+1 are accepted (valid_window=1), so three sign-ins of one account fit in one
+    30-second step. When all three are used, the account's last accepted step is moved back in the
+    database, as if time had passed: a test shortcut, never a sleep. Needs an app context.
+    """
+    import sqlalchemy as sa
+
+    from app.auth import two_factor
+    from app.models import User, UserFactor
+
+    db.session.commit()  # end the test's read snapshot: see what requests wrote
+    factor = db.session.scalar(sa.select(UserFactor).join(User, User.id == UserFactor.user_id)
+                               .where(User.email == email.strip().lower()))
+    assert factor is not None and factor.confirmed_at is not None, f"{email} has no second factor"
+    secret = two_factor.decrypt_secret(factor.secret_encrypted)
+    now = two_factor.current_step()
+    step = now - two_factor.VALID_WINDOW
+    if factor.last_counter is not None and factor.last_counter >= step:
+        step = factor.last_counter + 1
+    if step > now + two_factor.VALID_WINDOW:
+        step = now
+        db.session.execute(sa.update(UserFactor).where(UserFactor.id == factor.id).values(last_counter=step - 1))
+    db.session.commit()
+    return two_factor.code_for(secret, step)
+
+
+def login(client: HubClient, email: str, password: str = DEMO_PASSWORD, code: str | None = None):
+    """Sign a client in through the real forms; returns the last response (303 when signed in).
+
+    With a second factor, the password step answers 303 to the code step; the code (by default a
+    fresh one computed with pyotp, see totp_code) is then posted and that answer is returned.
+    """
+    response = client.post("/login", data={"email": email, "password": password})
+    if response.status_code == 303 and response.headers["Location"].startswith("/login/codice"):
+        response = client.post("/login/codice", data={"code": code if code is not None else totp_code(email)})
+    return response
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "admin.user_edit": STAFF_MANAGERS,
     "admin.user_set_active": STAFF_MANAGERS,
     "admin.user_invite": STAFF_MANAGERS,
+    "admin.user_reset_factor": frozenset({Role.ADMIN}),
     "admin.organisations": STAFF_MANAGERS,
     "admin.organisation_edit": frozenset({Role.ADMIN}),
 }

@@ -180,6 +180,19 @@ def user_invite(user_id: int):
     return _done("admin.user_edit", _("Collegamento inviato a %(email)s.", email=target.email), user_id=target.id)
 
 
+@bp.post("/utenti/<int:user_id>/secondo-fattore")
+@requires("users.reset_factor")
+def user_reset_factor(user_id: int):
+    """Remove the person's authenticator and recovery codes (lost phone): all sessions closed."""
+    from app.auth import two_factor
+
+    target = get_user_or_404(user_id, current_user)
+    two_factor.reset(current_user._get_current_object(), target)
+    return _done("admin.user_edit", _("Verifica in due passaggi di %(name)s azzerata e sessioni chiuse: "
+                                      "al prossimo accesso la configurerà di nuovo.", name=target.full_name),
+                 user_id=target.id)
+
+
 # --- Partner organisations -------------------------------------------------------
 
 @bp.get("/partner")

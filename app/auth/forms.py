@@ -39,3 +39,9 @@ class ResetPasswordForm(FlaskForm):
         _l("Ripeti la nuova password"),
         validators=[DataRequired(_l("Ripeti la nuova password.")), EqualTo("new_password", _l("Le due password non coincidono."))],
     )
+
+
+class CodeForm(FlaskForm):
+    """A 6-digit code from the authenticator app (or, at sign-in, a recovery code)."""
+
+    code = StringField(_l("Codice di verifica"), validators=[DataRequired(_l("Inserisci il codice.")), Length(max=64)])

@@ -27,6 +27,7 @@ from app.models.desk import (
     desk_operators,
     desk_tutors,
 )
+from app.models.factor import RecoveryCode, UserFactor
 from app.models.note import OUTCOMES, PROGRESS, REFERRALS, Note, NoteAddendum, NoteOutcome, NoteStatus, NoteVersion
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
@@ -52,7 +53,7 @@ __all__ = [
     "ABSENCE_KINDS", "DESK_SERVICES", "AvailabilityInterval", "Closure", "ClosureScope", "Desk", "DeskService",
     "ExtraOpening", "FeedScope", "FeedToken", "OpeningSchedule", "ScheduleInterval", "TutorAbsence",
     "TutorAvailability", "desk_operators", "desk_tutors",
-    "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession",
+    "Organisation", "OrganisationKind", "OutboxMessage", "Role", "User", "UserSession", "RecoveryCode", "UserFactor",
     "CANCELLED_BY", "MODES", "STATUS_LABELS", "Appointment", "AppointmentEvent", "Status",
     "CHANNELS", "GENDERS", "STUDY_WORK_STATUSES", "YoungPerson",
     "GENESIS_HASH", "AuditEvent",

@@ -77,6 +77,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 PUBLIC = "public"
 
+# Roles that must sign in with a second factor (issue 9); the others may add one.
+SECOND_FACTOR_ROLES = frozenset({ADMIN, COORD, TUTOR})
+
 # Which roles each role may hand out when managing users.
 ASSIGNABLE_ROLES: dict[str, tuple[str, ...]] = {
     ADMIN: Role.ALL,
@@ -118,6 +121,12 @@ def requires(permission: str) -> Callable[[Callable], Callable]:
     return decorate
 
 
+def before_second_factor(view: Callable) -> Callable:
+    """Mark a signed-in view as reachable before a required second factor is enrolled."""
+    view.before_second_factor = True  # type: ignore[attr-defined]
+    return view
+
+
 def declared_access(endpoint: str | None) -> str | None:
     """The permission an endpoint declares, or None when it declares nothing."""
     if endpoint is None:
@@ -147,9 +156,30 @@ def enforce_declared_access():
         if request.method != "GET":
             abort(401)
         return redirect(login_url)
+    if _must_enrol_first():
+        enrol_url = url_for("auth.two_factor_setup")
+        if _is_htmx():
+            response = current_app.response_class(status=401)
+            response.headers["HX-Redirect"] = enrol_url
+            return response
+        if request.method != "GET":
+            abort(401)
+        return redirect(enrol_url)
     if not has_permission(current_user, access):
         abort(403)
     return None
+
+
+def _must_enrol_first() -> bool:
+    """A role that needs a second factor, signed in without one: only enrolment and logout."""
+    if current_user.role not in SECOND_FACTOR_ROLES:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "before_second_factor", False):
+        return False
+    from app.auth.two_factor import must_enrol  # the auth package imports this module
+
+    return must_enrol(current_user)
 
 
 def _safe_next_target() -> str | None:

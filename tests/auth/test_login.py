@@ -7,7 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import UserSession
 from tests.auth.conftest import SESSION_COOKIE, field_error
-from tests.conftest import DEMO_PASSWORD, htmx, login
+from tests.conftest import DEMO_PASSWORD, htmx, login, totp_code
 
 WRONG = "not-the-password-1"
 
@@ -145,6 +145,9 @@ def test_next_cannot_redirect_off_site(client, make_user, target):
     user = make_user("tutor")
     response = client.post("/login", data={"email": user.email, "password": DEMO_PASSWORD, "next": target})
     assert response.status_code == 303
+    assert response.headers["Location"] == "/login/codice"
+    response = client.post("/login/codice", data={"code": totp_code(user.email)})
+    assert response.status_code == 303
     assert response.headers["Location"] == "/"
 
 
@@ -155,6 +158,7 @@ def test_next_is_followed_for_a_same_site_path(client, make_user):
     assert "next=" in page.headers["Location"]
     response = client.post("/login", data={"email": user.email, "password": DEMO_PASSWORD,
                                            "next": "/admin/utenti?q=rossi"})
+    response = client.post("/login/codice", data={"code": totp_code(user.email)})
     assert response.headers["Location"] == "/admin/utenti?q=rossi"
 
 
