@@ -32,6 +32,7 @@ from app.models.note import OUTCOMES, PROGRESS, REFERRALS, Note, NoteAddendum, N
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.outbox import OutboxMessage
 from app.models.privacy import CONSENT_KINDS, GIVEN_BY, ConsentRecord, ConsentText
+from app.models.report import NARRATIVE_FIELDS, OUTCOME_FIELDS, REPORT_STATUSES, QuarterlyReport, ReportStatus
 from app.models.ticket import TICKET_CHANNELS, TICKET_OUTCOMES, TICKET_STATUSES, Ticket, TicketComment, TicketStatus
 from app.models.user import Role, User, UserSession
 from app.models.waiting import (
@@ -60,4 +61,5 @@ __all__ = [
     "CONSENT_KINDS", "GIVEN_BY", "ConsentRecord", "ConsentText",
     "RECALL_OUTCOMES", "WAITING_STATUSES", "AppointmentLink", "RecallTask", "TutorFeedToken", "WaitingEntry",
     "OUTCOMES", "PROGRESS", "REFERRALS", "Note", "NoteAddendum", "NoteOutcome", "NoteStatus", "NoteVersion",
-    "TICKET_CHANNELS", "TICKET_OUTCOMES", "TICKET_STATUSES", "Ticket", "TicketComment", "TicketStatus"]
+    "TICKET_CHANNELS", "TICKET_OUTCOMES", "TICKET_STATUSES", "Ticket", "TicketComment", "TicketStatus",
+    "NARRATIVE_FIELDS", "OUTCOME_FIELDS", "REPORT_STATUSES", "QuarterlyReport", "ReportStatus"]

@@ -29,7 +29,8 @@ GRID = "#c5c7c9"
 FONT = "Titillium Web, DejaVu Sans, sans-serif"
 
 WIDTH = 640
-SUPPRESSION_THRESHOLD = 5  # a suppressed value lies between 1 and this, excluded
+SUPPRESSION_THRESHOLD = 5  # a value shown as "<5" lies between 1 and this, excluded
+SMALL = "<5"
 MIN_SUPPRESSED_MARK = 18   # px: the hatched "<5" box stays visible on a scale of thousands
 
 MONTHS_SHORT = ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic")
@@ -70,7 +71,7 @@ def point(label: str, cell, *, sublabel: str = "") -> Point:
 
 
 def month_points(rows: Iterable, column: int = 0) -> list[Point]:
-    """Points for a monthly trend from report rows keyed "YYYY-MM": "gen" with the year under January and the first."""
+    """Points for a monthly trend from rows keyed "YYYY-MM" or "YYYYMM": "gen", the year under January and the first."""
     points = []
     for index, row in enumerate(rows):
         month = _parse_month(row.key)
@@ -111,7 +112,7 @@ def column_chart(points: Sequence[Point], *, chart_id: str, title: str, descript
         cx = left + slot * index + slot / 2
         x = cx - bar / 2
         if p.suppressed:
-            size = _suppressed_size(scale)
+            size = _suppressed_size(scale, p)
             parts.append(_suppressed_rect(chart_id, x, base_y - size, bar, size))
             value_y = base_y - size - 5
         elif p.drawn and p.value > 0:
@@ -146,7 +147,7 @@ def bar_chart(points: Sequence[Point], *, chart_id: str, title: str, description
         mid = y + bar / 2 + 4.5
         parts.append(_text(x0 - 8, mid, _shorten(p.label, (label_width - 16) // 7), size=13, anchor="end"))
         if p.suppressed:
-            size = _suppressed_size(scale)
+            size = _suppressed_size(scale, p)
             parts.append(_suppressed_rect(chart_id, x0, y, size, bar))
         elif p.drawn and p.value > 0:
             size = max(p.value * scale, 1.0)
@@ -159,6 +160,21 @@ def bar_chart(points: Sequence[Point], *, chart_id: str, title: str, description
     return Markup("").join(parts)
 
 
+def row_points(rows: Iterable, column: int = 0) -> list[Point]:
+    """Points from report rows: one column of each row, labelled by the row."""
+    return [point(row.label, row.cells[column]) for row in rows]
+
+
+def outcome_points(rows: Iterable, column: int = 0) -> list[Point]:
+    """Points for outcomes 1–8: labelled "Obiettivo N" on the chart, by the outcome's name in the summary."""
+    points = []
+    for row in rows:
+        key = str(row.key)
+        label = _("Obiettivo %(n)s", n=key) if key.isdigit() else row.label
+        points.append(replace(point(label, row.cells[column]), long_label=row.label))
+    return points
+
+
 def trend_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str, description: str | None = None,
                 unit: str = "") -> Markup:
     """The monthly trend of one column of a report table keyed by month."""
@@ -169,19 +185,61 @@ def trend_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str, d
 def comparison_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str,
                      description: str | None = None, unit: str = "") -> Markup:
     """One column of a report table (by town, by desk...) as horizontal bars."""
-    points = [point(row.label, row.cells[column]) for row in rows]
-    return bar_chart(points, chart_id=chart_id, title=title, description=description, unit=unit)
+    return bar_chart(row_points(rows, column), chart_id=chart_id, title=title, description=description, unit=unit)
 
 
 def outcome_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str,
                   description: str | None = None, unit: str = "") -> Markup:
     """Coverage of the programme's outcomes 1–8: one bar per outcome, labelled "Obiettivo N"."""
-    points = []
-    for row in rows:
-        key = str(row.key)
-        label = _("Obiettivo %(n)s", n=key) if key.isdigit() else row.label
-        points.append(replace(point(label, row.cells[column]), long_label=row.label))
-    return bar_chart(points, chart_id=chart_id, title=title, description=description, unit=unit, label_width=100)
+    return bar_chart(outcome_points(rows, column), chart_id=chart_id, title=title, description=description,
+                     unit=unit, label_width=100)
+
+
+# --- The charts of a report (dashboard and quarterly PDF) ----------------------------------------
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart ready for a page: its SVG and the data table that goes beside it."""
+
+    key: str
+    title: str
+    svg: Markup
+    label_heading: str
+    value_heading: str
+    points: tuple[Point, ...]
+
+
+# (table, column drawn, kind): sessions per month, young people per town (or desk), sessions per outcome.
+REPORT_CHARTS = (("by_month", 2, "trend"), ("by_town", 0, "bars"), ("by_outcome", 0, "outcomes"))
+
+
+def _chart_titles() -> dict[str, str]:
+    return {"by_month": _("Sessioni svolte per mese"), "by_town": _("Giovani raggiunti per comune dello sportello"),
+            "by_desk": _("Giovani raggiunti per sportello"), "by_outcome": _("Sessioni per obiettivo del programma")}
+
+
+def report_charts(report, *, prefix: str = "chart") -> list[Chart]:
+    """The charts of an indicators report, from its own (already suppressed) cells.
+
+    The comparison is by town; when the report covers a single town (a municipal contact) it is
+    by desk instead, and it is left out when there is nothing to compare.
+    """
+    result = []
+    for key, column, kind in REPORT_CHARTS:
+        table = report.tables.get(key)
+        if kind == "bars" and table is not None and len(table.rows) < 2:
+            table = report.tables.get("by_desk")
+        if table is None or not table.rows or (kind == "bars" and len(table.rows) < 2):
+            continue
+        points = {"trend": month_points, "bars": row_points, "outcomes": outcome_points}[kind](table.rows, column)
+        value_heading = table.columns[column]
+        title = _chart_titles().get(table.key) or f"{value_heading} — {table.title}"
+        chart_id = f"{prefix}-{table.key}"
+        draw = column_chart if kind == "trend" else bar_chart
+        options = {"label_width": 100} if kind == "outcomes" else {}
+        svg = draw(points, chart_id=chart_id, title=title, **options)
+        result.append(Chart(table.key, title, svg, table.label_heading, value_heading, tuple(points)))
+    return result
 
 
 # --- The sentence in <desc> --------------------------------------------------------------------
@@ -189,7 +247,8 @@ def outcome_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str,
 def summary(points: Sequence[Point], *, unit: str = "") -> str:
     """One sentence that says what the chart shows: highest and lowest value, and how many are "<5"."""
     drawn = [p for p in points if p.drawn]
-    suppressed = sum(1 for p in points if p.suppressed)
+    small = sum(1 for p in points if p.suppressed and p.shown == SMALL)
+    hidden = sum(1 for p in points if p.suppressed and p.shown != SMALL)
     suffix = f" {unit}" if unit else ""
     if not points:
         return _("Nessun dato da mostrare.")
@@ -201,17 +260,21 @@ def summary(points: Sequence[Point], *, unit: str = "") -> str:
         sentence = _("%(n)d valori: il più alto è %(high_label)s con %(high)s, il più basso %(low_label)s con "
                      "%(low)s.", n=len(points), high_label=high.name, high=high.shown + suffix,
                      low_label=low.name, low=low.shown + suffix)
-    if suppressed:
+    if small:
         sentence += " " + ngettext(
             "%(num)d valore è inferiore a 5 e non viene mostrato, per riservatezza.",
-            "%(num)d valori sono inferiori a 5 e non vengono mostrati, per riservatezza.", suppressed)
+            "%(num)d valori sono inferiori a 5 e non vengono mostrati, per riservatezza.", small)
+    if hidden:
+        sentence += " " + ngettext(
+            "%(num)d valore non è indicato perché permetterebbe di ricavarne uno inferiore a 5.",
+            "%(num)d valori non sono indicati perché permetterebbero di ricavarne uno inferiore a 5.", hidden)
     return sentence
 
 
 # --- SVG building blocks (every text escaped) ----------------------------------------------------
 
 def _parse_month(key) -> date | None:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", str(key))
+    match = re.fullmatch(r"(\d{4})-?(\d{2})", str(key))
     return date(int(match.group(1)), int(match.group(2)), 1) if match else None
 
 
@@ -224,14 +287,17 @@ def _safe_id(chart_id: str) -> str:
 def _scale(points: Sequence[Point], length: float) -> float:
     """Pixels per unit: the largest drawn value fills the length (a suppressed one counts as 5)."""
     biggest = max((p.value for p in points if p.drawn), default=0.0)
-    if any(p.suppressed for p in points):
+    if any(p.suppressed and p.shown == SMALL for p in points):
         biggest = max(biggest, SUPPRESSION_THRESHOLD)
     return length / biggest if biggest > 0 else 0.0
 
 
-def _suppressed_size(scale: float) -> float:
-    """The hatched box covers 0–5 on the scale: the range the hidden value lies in, never its size."""
-    return max(SUPPRESSION_THRESHOLD * scale, MIN_SUPPRESSED_MARK)
+def _suppressed_size(scale: float, p: Point) -> float:
+    """A "<5" box covers 0–5 on the scale (the range the hidden value lies in); any other hidden value
+    ("n.d.", possibly large) is a fixed small box. Never the value's size."""
+    if p.shown == SMALL:
+        return max(SUPPRESSION_THRESHOLD * scale, MIN_SUPPRESSED_MARK)
+    return MIN_SUPPRESSED_MARK
 
 
 def _num(value: float) -> str:

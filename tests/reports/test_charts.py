@@ -23,7 +23,7 @@ def _rows(values: dict[str, int | None]) -> list[Row]:
 
 
 def _parse(svg) -> ET.Element:
-    return ET.fromstring(str(svg))
+    return ET.fromstring(str(svg))  # noqa: S314 - markup we generated ourselves
 
 
 def _bars(root: ET.Element) -> list[ET.Element]:
