@@ -150,3 +150,7 @@ SEED_HOOKS.append(seed_tickets)
 from app.notes.demo import seed_notes  # noqa: E402 - after the bookings: notes go on their attended sessions
 
 SEED_HOOKS.append(seed_notes)
+
+from app.reports.demo import seed_history  # noqa: E402 - last: it writes history before the bookings demo's
+
+SEED_HOOKS.append(seed_history)

@@ -92,6 +92,15 @@ from app.policy.privacy import (  # noqa: F401
     get_person_for_privacy_or_404,
     scoped_privacy_people,
 )
+from app.policy.reports import (  # noqa: F401
+    can_download_quarterly,
+    check_report_filters,
+    report_appointment_scope,
+    report_filter_desks,
+    report_hours_desks,
+    report_scope_kind,
+    report_suppresses,
+)
 from app.policy.staff import (  # noqa: F401
     assignable_organisations,
     assignable_roles,

@@ -5,8 +5,8 @@ Public API (used by the dashboard, the CSV export, the charts and the quarterly 
     filters = ReportFilters(start=date(2026, 1, 1), end=date(2026, 3, 31), town_id=...)
     report = report_for(current_user, filters)
     report.headline["reached"].shown          # "12", "<5" or "—"
-    report.tables["by_month"].rows            # Row(key, label, cells), the total row last
-    report.table("by_town").total             # the total Row (or None)
+    report.tables["by_month"].rows            # Row(key "2026-03", label "mar 2026", cells)
+    report.table("by_town").total             # the total Row; .reserved: protected records' row
 
 Every number is a `Cell`: what the viewer may see (`shown`), the value (None when
 suppressed or not applicable) and whether it was suppressed. Municipal contacts and
@@ -18,8 +18,28 @@ the amount of data; only the desks' opening hours come from the availability eng
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
+
+from app.domain import suppression
+from app.domain.errors import Invalid
+from app.extensions import db
+from app.models import Appointment, Desk, Organisation, Ticket, WaitingEntry, YoungPerson
+from app.models.appointment import Status
+from app.models.base import UTCDateTime
+from app.models.desk import DESK_SERVICES, DeskService
+from app.models.note import OUTCOMES, PROGRESS, REFERRALS, Note, NoteOutcome, NoteStatus
+from app.models.ticket import ticket_appointments
+from app.models.young_person import GENDERS, STUDY_WORK_STATUSES
+from app.policy import reports as policy
+
+ROME = ZoneInfo("Europe/Rome")
 
 # Keys of the headline numbers, in display order.
 HEADLINE_KEYS: tuple[str, ...] = (
@@ -59,7 +79,12 @@ class ReportFilters:
 
     def query_args(self) -> dict[str, str]:
         """The filters as URL query arguments (dates as ISO), for links and the export."""
-        raise NotImplementedError
+        args = {"dal": self.start.isoformat(), "al": self.end.isoformat()}
+        for name, value in (("comune", self.town_id), ("sportello", self.desk_id),
+                            ("organizzazione", self.organisation_id), ("servizio", self.service)):
+            if value is not None:
+                args[name] = str(value)
+        return args
 
     @property
     def is_filtered(self) -> bool:
@@ -88,7 +113,13 @@ class Row:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of counts with its column headings; `rows` excludes the total row, `total` holds it."""
+    """A table with its column headings.
+
+    `rows` are the breakdown rows only (months, desks, outcomes...); `reserved` is the row of the
+    protected records (they count only in totals: never in a breakdown row), `total` the total
+    row. `all_rows` gives all three in display order. `kinds` says per column "count", "hours"
+    or "percent" (only counts are ever suppressed).
+    """
 
     key: str
     title: str
@@ -97,11 +128,13 @@ class Table:
     rows: tuple[Row, ...]
     total: Row | None = None
     note: str = ""
+    reserved: Row | None = None
+    kinds: tuple[str, ...] = ()
 
     @property
     def all_rows(self) -> tuple[Row, ...]:
-        """The rows followed by the total row."""
-        return self.rows + ((self.total,) if self.total is not None else ())
+        """The rows, then the protected records' row, then the total row."""
+        return self.rows + tuple(r for r in (self.reserved, self.total) if r is not None)
 
 
 @dataclass(frozen=True)
@@ -121,20 +154,645 @@ class Report:
         return self.tables[key]
 
 
+_MONTHS = (_l("gen"), _l("feb"), _l("mar"), _l("apr"), _l("mag"), _l("giu"),
+           _l("lug"), _l("ago"), _l("set"), _l("ott"), _l("nov"), _l("dic"))
+AGE_BAND_ROWS: tuple[str, ...] = ("<14", "14-17", "18-24", "25-35", "altro")
+COUNT, HOURS, PERCENT = "count", "hours", "percent"
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting (Italian: comma decimals, dot thousands)
+
+def format_count(value: int | None) -> str:
+    return suppression.shown(value)
+
+
+def format_decimal(value: float | None, digits: int = 1) -> str:
+    """A number with an Italian decimal comma and dot thousands (1.234,5)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def _cell(value, kind: str = COUNT, *, primary: bool = False, secondary: bool = False) -> Cell:
+    if primary or secondary:
+        return Cell(None, suppression.SMALL if primary else suppression.HIDDEN, True)
+    if value is None:
+        return Cell(None, "—", False)
+    if kind == COUNT:
+        return Cell(int(value), format_count(int(value)), False)
+    if kind == PERCENT:
+        return Cell(round(float(value), 1), format_decimal(value) + " %", False)
+    return Cell(round(float(value), 1), format_decimal(value), False)
+
+
+def month_label(yyyymm: int) -> str:
+    return f"{_MONTHS[yyyymm % 100 - 1]} {yyyymm // 100}"
+
+
+# --------------------------------------------------------------------------------------------
+# Periods and dates in SQL (one code path for SQLite and PostgreSQL)
+
+def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """Local midnight of `start` and of the day after `end`, as aware UTC instants."""
+    lo = datetime.combine(start, time(), ROME).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time(), ROME).astimezone(UTC)
+    return lo, hi
+
+
+def _months(start: date, end: date) -> list[int]:
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(y * 100 + m)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _summer_time(year: int) -> tuple[datetime, datetime]:
+    """EU summer time of a year: last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC."""
+    def last_sunday(month: int) -> date:
+        day = date(year, month, 31)
+        return day - timedelta(days=(day.weekday() + 1) % 7)
+    return (datetime.combine(last_sunday(3), time(1), UTC), datetime.combine(last_sunday(10), time(1), UTC))
+
+
+def _local_ymd(column, start: date, end: date):
+    """The local (Europe/Rome) date of a UTC timestamp column as an integer yyyymmdd."""
+    if _dialect() == "postgresql":
+        return sa.cast(sa.func.to_char(sa.func.timezone("Europe/Rome", column), "YYYYMMDD"), sa.Integer)
+    whens = []
+    for year in range(start.year - 1, end.year + 2):
+        summer_from, summer_to = _summer_time(year)
+        whens.append((sa.and_(column >= summer_from, column < summer_to), "+2 hours"))
+    return sa.cast(sa.func.strftime("%Y%m%d", column, sa.case(*whens, else_="+1 hours")), sa.Integer)
+
+
+def _birth_ymd():
+    if _dialect() == "postgresql":
+        return sa.cast(sa.func.to_char(YoungPerson.birth_date, "YYYYMMDD"), sa.Integer)
+    return sa.cast(sa.func.replace(YoungPerson.birth_date, "-", ""), sa.Integer)
+
+
+def _hours_between(later, earlier):
+    if _dialect() == "postgresql":
+        return sa.func.extract("epoch", later - earlier) / 3600.0
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
+
+
+# --------------------------------------------------------------------------------------------
+# Raw numbers (before suppression)
+
+@dataclass
+class _RawTable:
+    key: str
+    title: str
+    label_heading: str
+    columns: tuple[str, ...]
+    kinds: tuple[str, ...]
+    rows: list[tuple[str, str, list]]          # (key, label, values)
+    reserved: list | None                      # protected records' contribution (counts only)
+    total: list | None
+    row_sums: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    note: str = ""
+
+
+@dataclass
+class _Raw:
+    headline: dict[str, float | int | None]
+    waiting_n: int
+    tables: dict[str, _RawTable]
+
+
+def _filter_conditions(f: ReportFilters) -> list:
+    conditions = []
+    if f.town_id is not None:
+        conditions.append(Desk.municipality_id == f.town_id)
+    if f.desk_id is not None:
+        conditions.append(Appointment.desk_id == f.desk_id)
+    if f.organisation_id is not None:
+        from app.policy.people import _org_tutor_ids
+
+        conditions.append(sa.or_(Desk.partner_id == f.organisation_id,
+                                 Appointment.tutor_id.in_(_org_tutor_ids(f.organisation_id))))
+    if f.service is not None:
+        conditions.append(Appointment.service == f.service)
+    return conditions
+
+
+def _sessions(viewer, f: ReportFilters, *columns, statuses=(Status.ATTENDED, Status.NO_SHOW)):
+    """SELECT columns FROM appointments ⋈ desks ⋈ young_people in the period, scope and filters."""
+    lo, hi = _utc_bounds(f.start, f.end)
+    return (
+        sa.select(*columns)
+        .select_from(Appointment)
+        .join(Desk, Desk.id == Appointment.desk_id)
+        .join(YoungPerson, YoungPerson.id == Appointment.young_person_id)
+        .where(Appointment.starts_at >= lo, Appointment.starts_at < hi, Appointment.status.in_(statuses),
+               policy.report_appointment_scope(viewer), *_filter_conditions(f))
+    )
+
+
+_ATTENDED = Appointment.status == Status.ATTENDED
+_NO_SHOW = Appointment.status == Status.NO_SHOW
+
+
+def _new_since(bound):
+    """This attended session's young person had no attended session before `bound` (new to the programme)."""
+    prior = aliased(Appointment)
+    return sa.and_(_ATTENDED, ~sa.exists().where(
+        prior.young_person_id == Appointment.young_person_id, prior.status == Status.ATTENDED,
+        prior.starts_at < bound))
+
+
+def _month_start(f: ReportFilters):
+    """The UTC instant of the local start of each row's month (CASE over the period's months)."""
+    months = _months(f.start, f.end)
+    starts = [_utc_bounds(date(m // 100, m % 100, 1), date(m // 100, m % 100, 1))[0] for m in months]
+    whens = [(Appointment.starts_at < nxt, sa.literal(cur, UTCDateTime()))
+             for cur, nxt in zip(starts, starts[1:], strict=False)]
+    if not whens:
+        return sa.literal(starts[0], UTCDateTime())
+    return sa.case(*whens, else_=sa.literal(starts[-1], UTCDateTime()))
+
+
+def _person_counts(new_bound, condition=sa.true()):
+    """reached, new (no attended session before `new_bound`), sessions, no-shows among rows matching `condition`."""
+    return (
+        sa.func.count(sa.distinct(sa.case((sa.and_(_ATTENDED, condition), Appointment.young_person_id)))),
+        sa.func.count(sa.distinct(sa.case((sa.and_(_new_since(new_bound), condition),
+                                           Appointment.young_person_id)))),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(_ATTENDED, condition), 1), else_=0)), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(_NO_SHOW, condition), 1), else_=0)), 0),
+    )
+
+
+def _grouped(viewer, f, key, *, new: bool = False) -> dict:
+    """key -> [reached, (new,) sessions, no_shows] for non-protected records, one GROUP BY."""
+    if new:
+        cols = _person_counts(_month_start(f))
+    else:
+        reached, _first, sessions, no_shows = _person_counts(_utc_bounds(f.start, f.end)[0])
+        cols = (reached, sessions, no_shows)
+    query = _sessions(viewer, f, key.label("k"), *cols).where(YoungPerson.protected.is_(False)).group_by(key)
+    return {row[0]: [int(v or 0) for v in row[1:]] for row in db.session.execute(query)}
+
+
+def _counts(viewer, f: ReportFilters) -> _Raw:
+    """Every count of a report (not hours, not waiting) in a fixed number of GROUP BY queries."""
+    protected = YoungPerson.protected.is_(True)
+    lo, _hi = _utc_bounds(f.start, f.end)
+    bound = sa.literal(lo, UTCDateTime())
+    head = db.session.execute(_sessions(viewer, f, *_person_counts(bound), *_person_counts(bound, protected))).one()
+    reached, new, sessions, no_shows, p_reached, p_new, p_sessions, p_no_shows = (int(v or 0) for v in head)
+    headline: dict = {"reached": reached, "reached_new": new, "reached_returning": reached - new,
+                      "sessions": sessions, "no_shows": no_shows}
+    reserved3 = [p_reached, p_sessions, p_no_shows]
+    total3 = [reached, sessions, no_shows]
+    reserved2, total2 = [p_reached, p_sessions], [reached, sessions]
+    tables: dict[str, _RawTable] = {}
+    c_reached, c_new = _("Giovani raggiunti"), _("di cui nuovi")
+    c_sessions, c_no_shows = _("Sessioni svolte"), _("Assenze")
+
+    ymd = _local_ymd(Appointment.starts_at, f.start, f.end)
+    by_month = _grouped(viewer, f, ymd // 100, new=True)
+    tables["by_month"] = _RawTable(
+        "by_month", _("Andamento per mese"), _("Mese"), (c_reached, c_new, c_sessions, c_no_shows), (COUNT,) * 4,
+        [(f"{m // 100}-{m % 100:02d}", month_label(m), by_month.get(m, [0, 0, 0, 0])) for m in _months(f.start, f.end)],
+        [p_reached, p_new, p_sessions, p_no_shows], [reached, new, sessions, no_shows],
+        note=_("Chi torna in più mesi è contato in ogni mese: il totale conta ciascuno una volta."))
+
+    by_desk = _grouped(viewer, f, Appointment.desk_id)
+    by_town = _grouped(viewer, f, Desk.municipality_id)
+    tables["by_desk"] = _RawTable("by_desk", _("Per sportello"), _("Sportello"),
+                                  (c_reached, c_sessions, c_no_shows), (COUNT,) * 3,
+                                  [(str(k), "", v) for k, v in by_desk.items()], reserved3, total3)
+    tables["by_town"] = _RawTable("by_town", _("Per comune dello sportello"), _("Comune"),
+                                  (c_reached, c_sessions, c_no_shows), (COUNT,) * 3,
+                                  [(str(k), "", v) for k, v in by_town.items()], reserved3, total3)
+
+    age = (ymd - _birth_ymd()) // 10000
+    band = sa.case((age < 14, "<14"), (age <= 17, "14-17"), (age <= 24, "18-24"), (age <= 35, "25-35"),
+                   else_="altro")
+    for key, title, heading, expr, labels in (
+        ("age_bands", _("Per fascia d'età (alla data della sessione)"), _("Fascia d'età"), band,
+         {"<14": _("meno di 14 anni"), "14-17": _("14–17 anni"), "18-24": _("18–24 anni"),
+          "25-35": _("25–35 anni"), "altro": _("altra età")}),
+        ("gender", _("Per genere"), _("Genere"), YoungPerson.gender, {k: str(v) for k, v in GENDERS.items()}),
+        ("study_work", _("Per condizione di studio o lavoro"), _("Condizione"), YoungPerson.study_work_status,
+         {k: str(v) for k, v in STUDY_WORK_STATUSES.items()}),
+    ):
+        grouped = _grouped(viewer, f, expr)
+        tables[key] = _RawTable(key, title, heading, (c_reached, c_sessions), (COUNT, COUNT),
+                                [(k, label, grouped.get(k, [0, 0, 0])[:2]) for k, label in labels.items()],
+                                reserved2, total2)
+
+    # Outcomes and referrals: final notes of attended sessions.
+    progress = list(PROGRESS)
+    outcome_rows = db.session.execute(
+        _sessions(viewer, f, NoteOutcome.outcome, YoungPerson.protected, sa.func.count(),
+                  *(sa.func.sum(sa.case((NoteOutcome.progress == p, 1), else_=0)) for p in progress),
+                  statuses=(Status.ATTENDED,))
+        .join(Note, sa.and_(Note.appointment_id == Appointment.id, Note.status == NoteStatus.FINAL))
+        .join(NoteOutcome, NoteOutcome.note_id == Note.id)
+        .group_by(NoteOutcome.outcome, YoungPerson.protected)
+    ).all()
+    outcomes = {n: [0] * (1 + len(progress)) for n in OUTCOMES}
+    reserved_outcomes = [0] * (1 + len(progress))
+    for number, is_protected, *values in outcome_rows:
+        target = reserved_outcomes if is_protected else outcomes[number]
+        for i, v in enumerate(values):
+            target[i] += int(v or 0)
+    tables["by_outcome"] = _RawTable(
+        "by_outcome", _("Sessioni e progressi per obiettivo"), _("Obiettivo"),
+        (_("Sessioni"),) + tuple(str(PROGRESS[p]) for p in progress), (COUNT,) * 4,
+        [(str(n), f"{n}. {OUTCOMES[n]}", outcomes[n]) for n in OUTCOMES], reserved_outcomes,
+        [sum(col) for col in zip(*(list(outcomes.values()) + [reserved_outcomes]), strict=True)],
+        row_sums=((0, (1, 2, 3)),),
+        note=_("Una sessione può lavorare su più obiettivi: è contata in ciascuno. Solo note finalizzate."))
+
+    wrapped = sa.literal(",") + Note.referrals + sa.literal(",")
+    referral_rows = db.session.execute(
+        _sessions(viewer, f, YoungPerson.protected,
+                  *(sa.func.sum(sa.case((wrapped.like(f"%,{code},%"), 1), else_=0)) for code in REFERRALS),
+                  statuses=(Status.ATTENDED,))
+        .join(Note, sa.and_(Note.appointment_id == Appointment.id, Note.status == NoteStatus.FINAL))
+        .group_by(YoungPerson.protected)
+    ).all()
+    referrals = {code: 0 for code in REFERRALS}
+    reserved_referrals = 0
+    for is_protected, *values in referral_rows:
+        if is_protected:
+            reserved_referrals += sum(int(v or 0) for v in values)
+        else:
+            for code, v in zip(REFERRALS, values, strict=True):
+                referrals[code] += int(v or 0)
+    tables["referrals"] = _RawTable(
+        "referrals", _("Invii ad altri servizi"), _("Destinazione"), (_("Sessioni con invio"),), (COUNT,),
+        [(code, str(REFERRALS[code]), [referrals[code]]) for code in REFERRALS], [reserved_referrals],
+        [sum(referrals.values()) + reserved_referrals],
+        note=_("Una sessione con più invii è contata per ciascuna destinazione. Solo note finalizzate."))
+    return _Raw(headline, 0, tables)
+
+
+def _hours(viewer, f: ReportFilters) -> tuple[dict[int, float], dict[int, float], dict[int, tuple[str, int]]]:
+    """Opening hours (availability engine) and booked hours (SQL) of the desks in the viewer's hours scope."""
+    from app.desks.services import desk_calendars
+    from app.domain.availability import open_intervals
+
+    query = policy.report_hours_desks(sa.select(Desk.id, Desk.name, Desk.municipality_id), viewer)
+    if f.town_id is not None:
+        query = query.where(Desk.municipality_id == f.town_id)
+    if f.desk_id is not None:
+        query = query.where(Desk.id == f.desk_id)
+    if f.organisation_id is not None:
+        query = query.where(Desk.partner_id == f.organisation_id)
+    if f.service is not None:
+        query = query.where(Desk.id.in_(sa.select(DeskService.desk_id).where(DeskService.service == f.service)))
+    desks = {row.id: (row.name, row.municipality_id) for row in db.session.execute(query)}
+    if not desks:
+        return {}, {}, {}
+    opened = {}
+    for desk_id, calendar in desk_calendars(desks, f.start, f.end).items():
+        seconds = sum((i.end - i.start).total_seconds() for i in open_intervals(calendar, f.start, f.end))
+        opened[desk_id] = seconds / 3600
+    lo, hi = _utc_bounds(f.start, f.end)
+    booked_query = (
+        sa.select(Appointment.desk_id, sa.func.sum(_hours_between(Appointment.ends_at, Appointment.starts_at)))
+        .where(Appointment.desk_id.in_(list(desks)), Appointment.status.in_(Status.ACTIVE),
+               Appointment.starts_at >= lo, Appointment.starts_at < hi)
+        .group_by(Appointment.desk_id)
+    )
+    if f.service is not None:
+        booked_query = booked_query.where(Appointment.service == f.service)
+    booked = {desk_id: float(hours or 0) for desk_id, hours in db.session.execute(booked_query)}
+    return opened, booked, desks
+
+
+def _waiting(viewer, f: ReportFilters) -> tuple[int, float | None, float | None]:
+    """Days from request (ticket received, waiting entry created) to the first appointment in the period:
+    (how many, median, 90th percentile), ranked by window functions in the database."""
+    lo, hi = _utc_bounds(f.start, f.end)
+    scope = [policy.report_appointment_scope(viewer), *_filter_conditions(f),
+             Appointment.status != Status.CANCELLED]
+    from_tickets = (
+        sa.select(Ticket.received_at.label("asked"), sa.func.min(Appointment.starts_at).label("first"))
+        .select_from(Ticket)
+        .join(ticket_appointments, ticket_appointments.c.ticket_id == Ticket.id)
+        .join(Appointment, Appointment.id == ticket_appointments.c.appointment_id)
+        .join(Desk, Desk.id == Appointment.desk_id)
+        .where(*scope)
+        .group_by(Ticket.id, Ticket.received_at)
+    )
+    from_waiting = (
+        sa.select(WaitingEntry.created_at.label("asked"), sa.func.min(Appointment.starts_at).label("first"))
+        .select_from(WaitingEntry)
+        .join(Appointment, sa.and_(Appointment.young_person_id == WaitingEntry.young_person_id,
+                                   Appointment.desk_id == WaitingEntry.desk_id,
+                                   Appointment.service == WaitingEntry.service,
+                                   Appointment.created_at >= WaitingEntry.created_at))
+        .join(Desk, Desk.id == Appointment.desk_id)
+        .where(WaitingEntry.status == "booked", *scope)
+        .group_by(WaitingEntry.id, WaitingEntry.created_at)
+    )
+    requests = sa.union_all(from_tickets, from_waiting).subquery("requests")
+    days = (_hours_between(requests.c.first, requests.c.asked) / 24.0).label("days")
+    waits = (sa.select(days).where(requests.c.first >= lo, requests.c.first < hi,
+                                   requests.c.first >= requests.c.asked).subquery("waits"))
+    ranked = sa.select(
+        waits.c.days,
+        sa.func.row_number().over(order_by=waits.c.days).label("rn"),
+        sa.func.count().over().label("n"),
+    ).subquery("ranked")
+    n, median, p90 = db.session.execute(sa.select(
+        sa.func.max(ranked.c.n),
+        sa.func.avg(sa.case((sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2),
+                             ranked.c.days))),
+        sa.func.max(sa.case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.days))),
+    )).one()
+    return int(n or 0), (float(median) if median is not None else None), (float(p90) if p90 is not None else None)
+
+
+# --------------------------------------------------------------------------------------------
+# Options, scope label, validation
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What the filters form offers the viewer (and the only values it accepts)."""
+
+    desks: tuple[tuple[int, str], ...]
+    towns: tuple[tuple[int, str], ...]
+    organisations: tuple[tuple[int, str], ...]
+    services: tuple[tuple[str, str], ...]
+
+
+def filter_options(viewer) -> FilterOptions:
+    """Desks, towns and organisations the viewer may filter on (one query)."""
+    town = aliased(Organisation)
+    partner = aliased(Organisation)
+    rows = db.session.execute(
+        policy.report_filter_desks(
+            sa.select(Desk.id, Desk.name, town.id, town.short_name, partner.id, partner.short_name)
+            .select_from(Desk).join(town, town.id == Desk.municipality_id).join(partner, partner.id == Desk.partner_id),
+            viewer,
+        ).order_by(Desk.name)
+    ).all()
+    desks = tuple((r[0], r[1]) for r in rows)
+    towns = tuple(sorted({(r[2], r[3]) for r in rows}, key=lambda t: t[1]))
+    if policy.report_scope_kind(viewer) == "organisation":
+        orgs = ((viewer.organisation_id, viewer.organisation.short_name),)
+    elif policy.report_scope_kind(viewer) == "own":
+        orgs = ()
+    else:
+        orgs = tuple(sorted({(r[4], r[5]) for r in rows}, key=lambda t: t[1]))
+    return FilterOptions(desks, towns, orgs, tuple((k, str(v)) for k, v in DESK_SERVICES.items()))
+
+
+def scope_label(viewer) -> str:
+    kind = policy.report_scope_kind(viewer)
+    if kind == "network":
+        return _("Tutta la rete")
+    if kind in ("organisation", "town"):
+        return viewer.organisation.name
+    if kind == "desks":
+        return _("I miei sportelli")
+    return _("Le mie sessioni")
+
+
+def validate_filters(viewer, filters: ReportFilters, options: FilterOptions | None = None) -> FilterOptions:
+    """Refuse a period that is reversed or too long (422) and filters outside the scope (404)."""
+    if filters.end < filters.start:
+        raise Invalid(_("La data di fine viene prima di quella di inizio."), field="al")
+    if len(_months(filters.start, filters.end)) > MAX_MONTHS:
+        raise Invalid(_("Il periodo può coprire al massimo %(n)d mesi.", n=MAX_MONTHS), field="dal")
+    if filters.service is not None and filters.service not in DESK_SERVICES:
+        raise Invalid(_("Servizio sconosciuto."), field="servizio")
+    options = options or filter_options(viewer)
+    policy.check_report_filters(viewer, filters, desk_ids={d for d, _n in options.desks},
+                                town_ids={t for t, _n in options.towns},
+                                organisation_ids={o for o, _n in options.organisations})
+    return options
+
+
+# --------------------------------------------------------------------------------------------
+# Building the report
+
 def default_filters(today: date | None = None) -> ReportFilters:
-    """The last twelve full months up to today (from the 1st of the month eleven months back)."""
-    raise NotImplementedError
+    """The last twelve months up to today (from the 1st of the month eleven months back)."""
+    today = today or datetime.now(ROME).date()
+    y, m = today.year, today.month - 11
+    if m < 1:
+        y, m = y - 1, m + 12
+    return ReportFilters(start=date(y, m, 1), end=today)
 
 
-def report_for(viewer, filters: ReportFilters) -> Report:
+def _parents(f: ReportFilters) -> list[ReportFilters]:
+    """The same report with one filter removed, for each filter in use (difference rule)."""
+    names = [n for n in ("town_id", "desk_id", "organisation_id", "service") if getattr(f, n) is not None]
+    return [replace(f, **{n: None}) for n in names]
+
+
+def _headline_labels() -> dict[str, str]:
+    return {
+        "reached": _("Giovani raggiunti"), "reached_new": _("Nuovi"), "reached_returning": _("Già seguiti"),
+        "sessions": _("Sessioni svolte"), "no_shows": _("Assenze"), "attendance_rate": _("Tasso di presenza"),
+        "no_show_rate": _("Tasso di assenza"), "hours_open": _("Ore di apertura"),
+        "hours_booked": _("Ore prenotate"), "occupancy": _("Occupazione"),
+        "waiting_median": _("Attesa mediana (giorni)"), "waiting_p90": _("Attesa al 90° percentile (giorni)"),
+    }
+
+
+_HEAD_COUNTS = ("reached", "reached_new", "reached_returning", "sessions", "no_shows")
+
+
+def _rate(num_cell: Cell, other_cell: Cell, num, other) -> Cell:
+    if num_cell.suppressed or other_cell.suppressed:
+        return Cell(None, suppression.HIDDEN, True)
+    base = (num or 0) + (other or 0)
+    if not base:
+        return _cell(None)
+    return _cell(100 * num / base, PERCENT)
+
+
+def _grid(table: _RawTable) -> list[list]:
+    grid = [list(values) for _k, _l, values in table.rows]
+    if table.reserved is not None:
+        grid.append(list(table.reserved))
+    if table.total is not None:
+        grid.append(list(table.total))
+    return grid
+
+
+def _table_extra(table: _RawTable, parents: list[_Raw], grid: list[list], total_hidden: set[int]) -> set:
+    """Cells hidden by the difference rule, plus total-row cells hidden in the headline."""
+    extra = set()
+    n_rows = len(table.rows)
+    keys = [k for k, _l, _v in table.rows]
+    for parent in parents:
+        p = parent.tables[table.key]
+        p_rows = {k: v for k, _l, v in p.rows}
+        for r, key in enumerate(keys):
+            for c, value in enumerate(grid[r]):
+                if table.kinds[c] == COUNT and key in p_rows:
+                    parent_value = p_rows[key][c]
+                    if not suppression.is_small(parent_value) and suppression.reveals_difference(value, parent_value):
+                        extra.add((r, c))
+        for offset, (mine, theirs) in enumerate(((table.reserved, p.reserved), (table.total, p.total))):
+            if mine is None:
+                continue
+            r = n_rows + (offset if table.reserved is not None else 0)
+            for c, value in enumerate(mine):
+                if table.kinds[c] == COUNT and not suppression.is_small(theirs[c]) \
+                        and suppression.reveals_difference(value, theirs[c]):
+                    extra.add((r, c))
+    if table.total is not None:
+        extra |= {(len(grid) - 1, c) for c in total_hidden}
+    return extra
+
+
+def _finish_table(table: _RawTable, parents: list[_Raw], small: bool, total_hidden: set[int]) -> Table:
+    grid = _grid(table)
+    count_cols = [c for c, kind in enumerate(table.kinds) if kind == COUNT]
+    count_grid = [[v if table.kinds[c] == COUNT else None for c, v in enumerate(row)] for row in grid]
+    total_row = len(grid) - 1 if table.total is not None else None
+    groups = suppression.table_groups(len(grid), len(table.columns), total_row=total_row, count_cols=count_cols,
+                                      row_sums=table.row_sums)
+    reserved_row = len(table.rows) if table.reserved is not None else None
+    always = {(reserved_row, c) for c in count_cols} if reserved_row is not None else set()
+    extra = _table_extra(table, parents, grid, total_hidden) if small or total_hidden else set()
+    primary, secondary = suppression.suppress(count_grid, groups=groups, small_counts=small, always=always,
+                                              extra=extra)
+
+    def row_cells(r: int) -> tuple[Cell, ...]:
+        return tuple(_cell(v, table.kinds[c], primary=(r, c) in primary, secondary=(r, c) in secondary)
+                     for c, v in enumerate(grid[r]))
+
+    rows = tuple(Row(key, label, row_cells(r)) for r, (key, label, _v) in enumerate(table.rows))
+    reserved = (Row("reserved", _("Casi riservati (contati solo nel totale)"), row_cells(reserved_row))
+                if reserved_row is not None else None)
+    total = Row("total", _("Totale"), row_cells(total_row), is_total=True) if total_row is not None else None
+    return Table(table.key, table.title, table.label_heading, table.columns, rows, total, table.note,
+                 reserved=reserved, kinds=table.kinds)
+
+
+def _add_hours(raw: _Raw, opened: dict, booked: dict, desks: dict, labels: dict[int, tuple[str, int]],
+               towns: dict[int, str]) -> None:
+    """Label the desk and town rows, add every hours desk (even without sessions) and the hours columns."""
+    hours_cols = (_("Ore di apertura"), _("Ore prenotate"), _("Occupazione"))
+
+    def hours_values(ids) -> list:
+        ids = [i for i in ids if i in desks]
+        if not ids:
+            return [None, None, None]
+        o, b = sum(opened.get(i, 0.0) for i in ids), sum(booked.get(i, 0.0) for i in ids)
+        return [o, b, (100 * b / o) if o else None]
+
+    desk_table, town_table = raw.tables["by_desk"], raw.tables["by_town"]
+    seen = {int(k): v for k, _l, v in desk_table.rows}
+    all_desks = set(seen) | set(desks)
+    desk_rows = []
+    for desk_id in sorted(all_desks, key=lambda i: labels[i][0]):
+        desk_rows.append((str(desk_id), labels[desk_id][0], list(seen.get(desk_id, [0, 0, 0])) + hours_values([desk_id])))
+    town_seen = {int(k): v for k, _l, v in town_table.rows}
+    town_ids = set(town_seen) | {labels[i][1] for i in all_desks}
+    town_rows = []
+    for town_id in sorted(town_ids, key=lambda i: towns[i]):
+        members = [i for i in all_desks if labels[i][1] == town_id]
+        town_rows.append((str(town_id), towns[town_id], list(town_seen.get(town_id, [0, 0, 0])) + hours_values(members)))
+    total_hours = hours_values(list(desks))
+    for table, rows in ((desk_table, desk_rows), (town_table, town_rows)):
+        table.rows = rows
+        table.columns = table.columns + hours_cols
+        table.kinds = table.kinds + (HOURS, HOURS, PERCENT)
+        table.reserved = list(table.reserved) + [None, None, None]
+        table.total = list(table.total) + total_hours
+
+
+def _labels(desk_ids: set[int]) -> tuple[dict[int, tuple[str, int]], dict[int, str]]:
+    if not desk_ids:
+        return {}, {}
+    rows = db.session.execute(
+        sa.select(Desk.id, Desk.name, Desk.municipality_id, Organisation.short_name)
+        .join(Organisation, Organisation.id == Desk.municipality_id).where(Desk.id.in_(desk_ids))
+    ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}, {r[2]: r[3] for r in rows}
+
+
+def _filter_labels(f: ReportFilters, options: FilterOptions) -> tuple[tuple[str, str], ...]:
+    from app.formatting import format_date
+
+    labels = [(_("Periodo"), f"{format_date(f.start)} – {format_date(f.end)}")]
+    for heading, value, pairs in ((_("Comune"), f.town_id, options.towns), (_("Sportello"), f.desk_id, options.desks),
+                                  (_("Organizzazione"), f.organisation_id, options.organisations),
+                                  (_("Servizio"), f.service, options.services)):
+        if value is not None:
+            labels.append((heading, dict(pairs).get(value, str(value))))
+    return tuple(labels)
+
+
+def report_for(viewer, filters: ReportFilters, *, options: FilterOptions | None = None) -> Report:
     """The report for `viewer`: scoped to what their role may see, suppressed when due.
 
-    Filters outside the viewer's scope raise `app.domain.errors` errors (see
-    app/policy/reports.py::check_filters); the view turns them into 404.
+    Raises Invalid (422) for a bad period and NotFound (404) for a desk, town or organisation
+    outside the viewer's scope (app/policy/reports.py::check_report_filters).
     """
-    raise NotImplementedError
+    options = validate_filters(viewer, filters, options)
+    small = policy.report_suppresses(viewer)
+    raw = _counts(viewer, filters)
+    parents = [_counts(viewer, p) for p in _parents(filters)] if small else []
+    opened, booked, hours_desks = _hours(viewer, filters)
+    labels, towns = _labels({int(k) for k, _l, _v in raw.tables["by_desk"].rows} | set(hours_desks))
+    _add_hours(raw, opened, booked, hours_desks, labels, towns)
+    n_wait, median, p90 = _waiting(viewer, filters)
+
+    # Headline counts: reached = new + returning; the difference rule against each parent.
+    h = raw.headline
+    values = [[h[k] for k in _HEAD_COUNTS]]
+    extra = set()
+    for parent in parents:
+        for c, k in enumerate(_HEAD_COUNTS):
+            if not suppression.is_small(parent.headline[k]) and suppression.reveals_difference(h[k], parent.headline[k]):
+                extra.add((0, c))
+    groups = [suppression.Group((0, 0), ((0, 1), (0, 2)))]
+    primary, secondary = suppression.suppress(values, groups=groups, small_counts=small, extra=extra)
+    headline = {k: _cell(h[k], primary=(0, c) in primary, secondary=(0, c) in secondary)
+                for c, k in enumerate(_HEAD_COUNTS)}
+    headline["attendance_rate"] = _rate(headline["sessions"], headline["no_shows"], h["sessions"], h["no_shows"])
+    headline["no_show_rate"] = _rate(headline["no_shows"], headline["sessions"], h["no_shows"], h["sessions"])
+    if hours_desks:
+        o, b = sum(opened.values()), sum(booked.values())
+        headline["hours_open"] = _cell(o, HOURS)
+        headline["hours_booked"] = _cell(b, HOURS)
+        headline["occupancy"] = _cell(100 * b / o if o else None, PERCENT)
+    else:
+        headline["hours_open"] = headline["hours_booked"] = headline["occupancy"] = _cell(None)
+    hide_wait = small and suppression.is_small(n_wait)
+    for key, value in (("waiting_median", median), ("waiting_p90", p90)):
+        headline[key] = Cell(None, suppression.HIDDEN, True) if hide_wait else _cell(value, HOURS)
+
+    hidden_metrics = {k for k, cell in headline.items() if cell.suppressed}
+    metric_of_column = {"by_month": ("reached", "reached_new", "sessions", "no_shows"),
+                        "by_desk": ("reached", "sessions", "no_shows"), "by_town": ("reached", "sessions", "no_shows"),
+                        "age_bands": ("reached", "sessions"), "gender": ("reached", "sessions"),
+                        "study_work": ("reached", "sessions")}
+    tables = {}
+    for key in TABLE_KEYS:
+        metrics = metric_of_column.get(key, ())
+        total_hidden = {c for c, m in enumerate(metrics) if m in hidden_metrics}
+        tables[key] = _finish_table(raw.tables[key], parents, small, total_hidden)
+    return Report(
+        filters=filters, scope_label=scope_label(viewer), suppressed=small, generated_at=datetime.now(UTC),
+        headline={k: headline[k] for k in HEADLINE_KEYS}, headline_labels=_headline_labels(), tables=tables,
+        filter_labels=_filter_labels(filters, options),
+    )
 
 
 def csv_rows(report: Report) -> Iterable[list[str]]:
     """The report as CSV rows (strings, Italian formats); see app/reports/exports.py for the bytes."""
-    raise NotImplementedError
+    from app.reports.exports import report_rows
+
+    return report_rows(report)
