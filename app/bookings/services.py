@@ -240,6 +240,8 @@ def _resolve(actor, data: BookingData) -> _Resolved:
         raise NotFound(_("Tutor non trovato."))
     if person is None or (person.protected and not policy.can_view_young_person(actor, person)):
         raise NotFound(_("Persona non trovata."))
+    if person.erased_at is not None:
+        raise Invalid(_("I dati di questa persona sono stati cancellati: non si può prenotare."))
     if not policy.can_book(actor, desk, tutor):
         raise Forbidden(_("Non puoi prenotare con questo tutor in questo sportello."))
     if data.service not in DESK_SERVICES or data.service not in desk.services:

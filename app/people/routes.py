@@ -17,6 +17,7 @@ from app.people import bp, services
 from app.people.forms import PersonForm, SearchForm
 from app.policy import (
     bookable_desks,
+    can_record_consent,
     can_register_young_people,
     can_view_person_details,
     get_young_person_or_404,
@@ -24,6 +25,7 @@ from app.policy import (
     is_safe_next,
     requires,
 )
+from app.privacy import services as privacy_services
 
 
 @bp.get("/giovani")
@@ -109,6 +111,10 @@ def detail(person_id: int):
     """A young person's record (tutors: name and code only) and their appointments in the viewer's scope."""
     person = get_young_person_or_404(person_id, current_user)
     appointments = booking_services.appointments_of(current_user, young_person_id=person.id)
+    details = can_view_person_details(current_user, person)
     return render_template("people/detail.html", person=person, appointments=appointments,
-                           details=can_view_person_details(current_user, person), today=services.today_local(),
-                           can_book=has_permission(current_user, "bookings.manage"), study_labels=STUDY_WORK_STATUSES)
+                           details=details, today=services.today_local(),
+                           can_book=has_permission(current_user, "bookings.manage") and not person.is_erased,
+                           study_labels=STUDY_WORK_STATUSES,
+                           consents=privacy_services.consent_history(person) if details else [],
+                           withdraw=can_record_consent(current_user, person))

@@ -180,6 +180,9 @@ def register(actor, data: PersonData) -> YoungPerson:
     db.session.flush()
     # The code comes from the id (unique by construction; the unique constraint guards it anyway).
     person.code = format_code(today.year, person.id)
+    from app.privacy.services import record_registration_consents
+
+    record_registration_consents(person, actor, age=age_on(data.birth_date, today))
     db.session.commit()
     return person
 

@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("privacy", __name__, cli_group=None)
 
-from app.privacy import routes  # noqa: E402,F401
+from app.privacy import cli, routes  # noqa: E402,F401
+from app.privacy.services import iso_it  # noqa: E402
+from app.privacy.texts import CURRENT_VERSION  # noqa: E402
+
+bp.add_app_template_filter(iso_it, "iso_it")
+bp.add_app_template_global(CURRENT_VERSION, "privacy_notice_version")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
+# The version the public notice (main/privacy.html) shows; the same as PRIVACY_TEXT_VERSION of the forms.
+CURRENT_VERSION = "2026-01"
+
 TEXTS: dict[str, dict] = {
     "2026-01": {
         "title": "Informativa e consensi per i giovani e le famiglie — L'Hub dei Talenti",
