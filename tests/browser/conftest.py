@@ -18,6 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app
 from app.config import TestingConfig
 from app.extensions import db
+from tests.browser import support
 from tests.browser.support import DEMO_EMAILS, login, new_context_for, watched_page
 from tests.conftest import _clean
 
@@ -103,9 +104,12 @@ def live_server(database_url) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="hub-live-server", daemon=True)
     thread.start()
+    support.LIVE_APP = app
+    _SIGNED_IN_STATE.clear()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        support.LIVE_APP = None
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
@@ -144,16 +148,30 @@ def page(context) -> Iterator:
     yield watched_page(context)
 
 
+# role -> storage state (the session cookie) of a sign-in already done in this run: each role signs in
+# (password and authenticator code) once, later contexts reuse the session while it is still open.
+_SIGNED_IN_STATE: dict[str, dict] = {}
+
+
 @pytest.fixture
 def signed_in(browser, browser_context_args) -> Iterator[Callable]:
-    """Factory: a page signed in as the demo account of a role, in its own context."""
+    """Factory: a page signed in as the demo account of a role, in its own context, on the dashboard."""
     contexts = []
 
     def open_as(role: str, **context_overrides):
+        state = _SIGNED_IN_STATE.get(role)
+        if state is not None:
+            context_overrides = {"storage_state": state, **context_overrides}
         ctx = new_context_for(browser, browser_context_args, **context_overrides)
         contexts.append(ctx)
         page = watched_page(ctx)
+        if state is not None:
+            page.goto("/")
+            if "/login" not in page.url:
+                return page
+            ctx.clear_cookies()  # the session was closed (a test signed out): sign in again
         login(page, DEMO_EMAILS[role])
+        _SIGNED_IN_STATE[role] = ctx.storage_state()
         return page
 
     yield open_as

@@ -57,13 +57,30 @@ def watched_page(context):
     return page
 
 
+# The app served by the live server (set by its fixture): second-factor codes are computed in its context.
+LIVE_APP = None
+
+
+def current_code(email: str) -> str:
+    """A code the live app accepts now for a demo account (fixed demo secret, unused time step)."""
+    from tests.conftest import totp_code
+
+    assert LIVE_APP is not None, "the live_server fixture is not running"
+    with LIVE_APP.app_context():
+        return totp_code(email)
+
+
 def login(page, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the real form and wait for the dashboard."""
+    """Sign in through the real forms (password, then the authenticator code) and wait for the dashboard."""
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("form[action$='/login'] button[type=submit]")
+    if "/login/codice" in page.url:
+        page.fill("input[name=code]", current_code(email))
+        with page.expect_navigation():
+            page.click("form[action$='/login/codice'] button[type=submit]")
     assert "/login" not in page.url, f"sign-in as {email} failed: {page.url}"
 
 

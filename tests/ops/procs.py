@@ -21,7 +21,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.conftest import DEMO_PASSWORD
+from app.config import TestingConfig
+from tests.conftest import DEMO_PASSWORD, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -59,6 +60,8 @@ def node_env(*, database_url: str, tmp: Path, overrides: dict | None = None, **e
         "HUB_ENV": "production",
         "HUB_ALLOW_SQLITE": "1",
         "SECRET_KEY": "ops-test-secret-" + "k" * 40,
+        # The test process enrols second factors (make_user): nodes must read the same secrets.
+        "HUB_TOTP_KEY": TestingConfig.TOTP_ENCRYPTION_KEY,
         "DATABASE_URL": database_url,
         "HUB_INSTANCE_DIR": str(instance),
         "HUB_ARCHIVE_DIR": str(tmp / "archive"),
@@ -193,7 +196,10 @@ class HttpClient:
         """Post the sign-in form; returns the status (303 on success). Refreshes the CSRF token after."""
         if not self.csrf:
             self.refresh_csrf(port)
-        status, _body, _ = self.request("POST", "/login", {"email": email, "password": password}, port=port)
+        status, _body, headers = self.request("POST", "/login", {"email": email, "password": password}, port=port)
+        if status == 303 and headers.get("Location", "").startswith("/login/codice"):
+            # Second factor: a fresh code of the account's authenticator (needs the test's app context).
+            status, _body, headers = self.request("POST", "/login/codice", {"code": totp_code(email)}, port=port)
         if status == 303:
             self.refresh_csrf(port)
         return status
