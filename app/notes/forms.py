@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from app.domain.errors import Invalid
 from app.models import OUTCOMES, PROGRESS, REFERRALS
 from app.notes.services import MAX_ADDENDUM_CHARS, NoteData
 
@@ -29,6 +31,20 @@ def parse_note(form) -> tuple[NoteData, int]:
     except ValueError:
         revision = 0
     return data, revision
+
+
+# A session note's text field is a few paragraphs; the bound keeps a pasted file or a hostile 1 MB value
+# out of the database (and out of the PDF), well above anything a tutor writes.
+MAX_NOTE_TEXT_CHARS = 50_000
+
+
+def too_long(data: NoteData) -> Invalid | None:
+    """The refusal for a text field over the bound, or None."""
+    for name in ("topics", "summary", "agreements"):
+        if len(getattr(data, name)) > MAX_NOTE_TEXT_CHARS:
+            return Invalid(_("Il testo è troppo lungo: al massimo %(n)s caratteri per campo. Accorcialo e riprova.",
+                             n=f"{MAX_NOTE_TEXT_CHARS:,}".replace(",", ".")), field=name)
+    return None
 
 
 class AddendumForm(FlaskForm):

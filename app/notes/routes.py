@@ -13,7 +13,7 @@ from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, NoteVersion, YoungPerson
 from app.notes import bp, services
-from app.notes.forms import AddendumForm, BreakGlassForm, parse_note
+from app.notes.forms import AddendumForm, BreakGlassForm, parse_note, too_long
 from app.notes.pdf import RenderFailed
 from app.policy import requires
 
@@ -51,13 +51,17 @@ def save(appointment_id: int):
     """Save the draft: htmx autosave answers with the status line, a plain POST with the page."""
     data, revision = parse_note(request.form)
     try:
+        if error := too_long(data):
+            raise error
         note = services.save_draft(current_user, appointment_id, data, revision)
-    except Conflict as error:
+    except (Conflict, Invalid) as error:
         if _is_htmx():
             return _private(make_response(render_template("notes/_autosave_status.html", conflict=error,
-                                                          note=None, revision=revision)))
+                                                          note=None, revision=revision),
+                                          200 if isinstance(error, Conflict) else error.status_code))
         appointment = services.writable_appointment(current_user, appointment_id)
-        return _editor(appointment, getattr(error, "note", None), data, revision, status=409, error=error)
+        note = getattr(error, "note", None) if isinstance(error, Conflict) else services.note_of(appointment)
+        return _editor(appointment, note, data, revision, status=error.status_code, error=error)
     if _is_htmx():
         return _private(make_response(render_template("notes/_autosave_status.html", note=note, conflict=None,
                                                       revision=note.revision)))
@@ -70,6 +74,10 @@ def save(appointment_id: int):
 def finalise(appointment_id: int):
     """Finalise: save, validate, render and archive the PDF, lock. On failure the editor keeps the text."""
     data, revision = parse_note(request.form)
+    if error := too_long(data):
+        appointment = services.writable_appointment(current_user, appointment_id)
+        return _editor(appointment, services.note_of(appointment), data, revision, status=error.status_code,
+                       error=error)
     try:
         note = services.finalise(current_user, appointment_id, data, revision)
     except (Conflict, Invalid, RenderFailed) as error:
