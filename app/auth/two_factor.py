@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from app import audit
+from app import audit, mail
 from app.auth.sessions import revoke_all_sessions
 from app.domain.errors import Conflict, Invalid
 from app.extensions import db
@@ -231,6 +231,7 @@ def verify(user: User, code: str | None, *, allow_recovery: bool = True) -> str 
     if allow_recovery and _use_recovery_code(user, cleaned):
         audit.record("auth.recovery_code_used", actor=user, object_type="user", object_id=user.id,
                      details={"remaining": remaining_recovery_codes(user)})
+        _notify(user, _("è stato usato un codice di recupero per accedere."))
         return "recovery"
     return None
 
@@ -242,6 +243,17 @@ def record_failure(user: User, step: str) -> None:
 
 
 # --- Enrolment and management -----------------------------------------------------------------
+
+def _notify(user: User, what: str) -> None:
+    """Tell the person by e-mail that the sign-in of their account changed (the caller commits)."""
+    body = _(
+        "Buongiorno %(name)s,\n\nsul tuo account dell'intranet Hub dei Talenti: %(what)s\n\n"
+        "Se non sei stato tu, avvisa subito l'Ufficio di Piano.\n\n"
+        "Ufficio di Piano — Distretto Sociale Est Milano",
+        name=user.full_name, what=what,
+    )
+    mail.queue_mail(user.email, _("Hub dei Talenti: sicurezza del tuo account"), body)
+
 
 def pending_enrolment(user: User) -> tuple[UserFactor, str]:
     """The factor being enrolled and its secret; created on first call, kept until confirmed."""
@@ -273,6 +285,7 @@ def confirm_enrolment(user: User, code: str | None) -> list[str]:
     factor.confirmed_at = utcnow()
     codes = new_recovery_codes(user)
     audit.record("auth.2fa_enrolled", actor=user, object_type="user", object_id=user.id)
+    _notify(user, _("è stata attivata la verifica in due passaggi."))
     db.session.commit()
     user.__dict__["_has_second_factor"] = True
     return codes
@@ -287,6 +300,7 @@ def regenerate_recovery_codes(user: User, code: str | None) -> list[str]:
                       field="code")
     codes = new_recovery_codes(user)
     audit.record("auth.recovery_codes_regenerated", actor=user, object_type="user", object_id=user.id)
+    _notify(user, _("sono stati generati nuovi codici di recupero; quelli precedenti non valgono più."))
     db.session.commit()
     return codes
 
@@ -307,6 +321,7 @@ def disable(user: User, code: str | None) -> None:
                       field="code")
     _remove_factor(user.id)
     audit.record("auth.2fa_disabled", actor=user, object_type="user", object_id=user.id)
+    _notify(user, _("è stata disattivata la verifica in due passaggi."))
     db.session.commit()
     user.__dict__["_has_second_factor"] = False
 
@@ -320,6 +335,8 @@ def reset(actor: User, target: User) -> int:
     closed = revoke_all_sessions(target.id)
     audit.record("auth.2fa_reset", actor=actor, object_type="user", object_id=target.id,
                  details={"sessions_closed": closed})
+    _notify(target, _("l'amministrazione ha azzerato la verifica in due passaggi e chiuso le sessioni aperte; "
+                      "al prossimo accesso la configurerai di nuovo."))
     db.session.commit()
     return closed
 

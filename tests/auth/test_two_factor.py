@@ -228,7 +228,7 @@ def test_a_required_role_cannot_disable_its_factor(client, login_as):
 
 # --- Admin reset -------------------------------------------------------------------------------------
 
-def test_admin_resets_a_factor_audited_sessions_revoked_enrolment_again(app, client, login_as, make_user):
+def test_admin_resets_a_factor_audited_sessions_revoked_enrolment_again(app, client, login_as, make_user, outbox):
     target = make_user("tutor")
     victim = app.test_client()
     assert login(victim, target.email).status_code == 303
@@ -247,6 +247,7 @@ def test_admin_resets_a_factor_audited_sessions_revoked_enrolment_again(app, cli
     # Next sign-in: enrolment again.
     again = login(app.test_client(), target.email)
     assert again.headers["Location"] == "/account/sicurezza/attiva"
+    assert [m.subject for m in outbox(target.email)] == ["Hub dei Talenti: sicurezza del tuo account"]
 
 
 @pytest.mark.parametrize("role", ["coordinator", "operator", "tutor"])
