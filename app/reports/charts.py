@@ -105,7 +105,7 @@ def column_chart(points: Sequence[Point], *, chart_id: str, title: str, descript
     scale = _scale(points, plot_height)
     base_y = top + plot_height
     small = n > 14
-    label_size = 10 if small else 12
+    label_size = 11 if small else 14
     parts = [_open(chart_id, WIDTH, height, title, description or summary(points, unit=unit)), _hatch(chart_id)]
     parts.append(_line(left, base_y, WIDTH - right, base_y, MUTED))
     for index, p in enumerate(points):
@@ -122,9 +122,9 @@ def column_chart(points: Sequence[Point], *, chart_id: str, title: str, descript
         else:
             value_y = base_y - 5
         parts.append(_text(cx, value_y, p.shown, size=label_size, anchor="middle", weight=600))
-        parts.append(_text(cx, base_y + 16, p.label, size=label_size, anchor="middle"))
+        parts.append(_text(cx, base_y + 17, p.label, size=label_size, anchor="middle"))
         if p.sublabel:
-            parts.append(_text(cx, base_y + 31, p.sublabel, size=label_size - 1, anchor="middle", fill=MUTED))
+            parts.append(_text(cx, base_y + 33, p.sublabel, size=label_size - 1, anchor="middle", fill=MUTED))
     parts.append(_close())
     return Markup("").join(parts)
 
@@ -133,9 +133,9 @@ def bar_chart(points: Sequence[Point], *, chart_id: str, title: str, description
               unit: str = "", label_width: int | None = None) -> Markup:
     """Horizontal bars, one row per point (a comparison between towns, desks or outcomes)."""
     chart_id = _safe_id(chart_id)
-    row, bar, top, bottom = 30, 18, 8, 8
+    row, bar, top, bottom = 32, 20, 8, 8
     longest = max((len(p.label) for p in points), default=4)
-    label_width = label_width or int(min(max(longest * 7 + 16, 64), 230))
+    label_width = label_width or int(min(max(longest * 8 + 16, 64), 240))
     value_room = 56
     plot_width = WIDTH - label_width - value_room
     height = top + bottom + row * max(len(points), 1)
@@ -144,8 +144,8 @@ def bar_chart(points: Sequence[Point], *, chart_id: str, title: str, description
     parts = [_open(chart_id, WIDTH, height, title, description or summary(points, unit=unit)), _hatch(chart_id)]
     for index, p in enumerate(points):
         y = top + row * index + (row - bar) / 2
-        mid = y + bar / 2 + 4.5
-        parts.append(_text(x0 - 8, mid, _shorten(p.label, (label_width - 16) // 7), size=13, anchor="end"))
+        mid = y + bar / 2 + 5
+        parts.append(_text(x0 - 8, mid, _shorten(p.label, (label_width - 16) // 8), size=14, anchor="end"))
         if p.suppressed:
             size = _suppressed_size(scale, p)
             parts.append(_suppressed_rect(chart_id, x0, y, size, bar))
@@ -154,7 +154,7 @@ def bar_chart(points: Sequence[Point], *, chart_id: str, title: str, description
             parts.append(_rect(x0, y, size, bar, MARK))
         else:
             size = 0
-        parts.append(_text(x0 + size + 6, mid, p.shown, size=13, weight=600))
+        parts.append(_text(x0 + size + 6, mid, p.shown, size=14, weight=600))
     parts.append(_line(x0, top - 2, x0, height - bottom + 2, MUTED))
     parts.append(_close())
     return Markup("").join(parts)
@@ -192,7 +192,7 @@ def outcome_chart(rows: Iterable, *, column: int = 0, chart_id: str, title: str,
                   description: str | None = None, unit: str = "") -> Markup:
     """Coverage of the programme's outcomes 1–8: one bar per outcome, labelled "Obiettivo N"."""
     return bar_chart(outcome_points(rows, column), chart_id=chart_id, title=title, description=description,
-                     unit=unit, label_width=100)
+                     unit=unit, label_width=110)
 
 
 # --- The charts of a report (dashboard and quarterly PDF) ----------------------------------------
@@ -232,11 +232,13 @@ def report_charts(report, *, prefix: str = "chart") -> list[Chart]:
         if table is None or not table.rows or (kind == "bars" and len(table.rows) < 2):
             continue
         points = {"trend": month_points, "bars": row_points, "outcomes": outcome_points}[kind](table.rows, column)
+        if not any(p.suppressed or (p.value or 0) > 0 for p in points):
+            continue  # all zero: the table below says it better than an empty chart
         value_heading = table.columns[column]
         title = _chart_titles().get(table.key) or f"{value_heading} — {table.title}"
         chart_id = f"{prefix}-{table.key}"
         draw = column_chart if kind == "trend" else bar_chart
-        options = {"label_width": 100} if kind == "outcomes" else {}
+        options = {"label_width": 110} if kind == "outcomes" else {}
         svg = draw(points, chart_id=chart_id, title=title, **options)
         result.append(Chart(table.key, title, svg, table.label_heading, value_heading, tuple(points)))
     return result

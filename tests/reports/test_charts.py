@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from app.reports import charts
-from app.reports.indicators import Cell, Row
+from app.reports.indicators import Cell, Row, Table
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -158,3 +158,24 @@ def _contrast(colour: str) -> float:
     r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
     luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
     return 1.05 / (luminance + 0.05)
+
+
+def _table(key: str, values: dict[str, int | None], columns=("Giovani raggiunti", "Sessioni svolte", "Assenze")):
+    rows = tuple(Row(k, f"Riga {k}", tuple(_cell(v) for _c in columns)) for k, v in values.items())
+    return Table(key, f"Tabella {key}", "Etichetta", columns, rows)
+
+
+def test_report_charts_draw_from_the_report_tables():
+    """Trend by month, comparison by town (by desk when a single town), outcomes; all-zero charts are left out."""
+    from types import SimpleNamespace
+
+    tables = {"by_month": _table("by_month", {"2026-01": 12, "2026-02": None}, ("a", "b", "Sessioni svolte", "d")),
+              "by_town": _table("by_town", {"7": 9}), "by_desk": _table("by_desk", {"1": 6, "2": None}),
+              "by_outcome": _table("by_outcome", {str(n): 0 for n in range(1, 9)}, ("Sessioni", "x", "y", "z"))}
+    result = charts.report_charts(SimpleNamespace(tables=tables), prefix="dash")
+    assert [c.key for c in result] == ["by_month", "by_desk"]
+    trend, desks = result
+    assert trend.title == "Sessioni svolte per mese" and trend.value_heading == "Sessioni svolte"
+    assert [(p.name, p.shown) for p in trend.points] == [("gennaio 2026", "12"), ("febbraio 2026", "<5")]
+    assert _parse(trend.svg).get("id") == "dash-by-month"
+    assert desks.title == "Giovani raggiunti per sportello" and len(_hatched(_parse(desks.svg))) == 1
