@@ -471,7 +471,8 @@ def absence_delete(desk_id: int, absence_id: int):
     """Remove a tutor's absence."""
     desk = get_desk_or_404(desk_id, current_user)
     row = db.session.get(TutorAbsence, absence_id)
-    if row is None or not can_edit_absences(current_user, row.tutor):
+    # The absence of a tutor of this desk (as listed on its page), whom the user may manage.
+    if row is None or row.tutor_id not in {t.id for t in desk.tutors} or not can_edit_absences(current_user, row.tutor):
         abort(404)
     services.delete_absence(current_user, row)
     return _done(url_for("desks.availability", desk_id=desk.id), _("Assenza eliminata."))
