@@ -14,7 +14,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField(_l("Nome, cognome o codice (le schede riservate solo con il codice completo)"),
+    q = SearchField(_l("Nome, cognome o codice"),
                     validators=[Optional(), Length(max=100)])
 
 
