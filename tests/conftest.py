@@ -98,18 +98,37 @@ def append_only_suspended(conn):
 
 
 def _clean(app) -> None:
-    """Empty every table so each test starts from a blank database."""
+    """Empty every table so each test starts from a blank database, ids counting from 1 again.
+
+    A test fills a handful of the ~40 tables: one query names those with rows and only they are
+    emptied, with DELETE (triggers, foreign keys too, suspended); then the id counters that moved are
+    restarted. On PostgreSQL a TRUNCATE … RESTART IDENTITY CASCADE of every table (new files for each
+    table and index) cost 0.1–1 s per test; this costs 10 ms on a quiet machine, ~150 ms on a busy one.
+    """
     with app.app_context():
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn, append_only_suspended(conn):
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)  # noqa: S608 - table names from metadata
+        with db.engine.begin() as conn:
+            filled = [t for t in tables if t in set(conn.execute(sa.text(probe)).scalars())]
+            if conn.dialect.name == "postgresql":
+                # Sequences read since their last restart (last_value is NULL until nextval).
+                counters = conn.execute(sa.text(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+                    "WHERE schemaname = current_schema() AND last_value IS NOT NULL")).scalars().all()
             else:
-                for table in tables:
-                    conn.execute(sa.text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names from metadata
                 has_seq = conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
-                if has_seq:
-                    conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+                used = has_seq and conn.execute(sa.text("SELECT 1 FROM sqlite_sequence LIMIT 1")).first()
+                counters = ["sqlite_sequence"] if used else []
+            if not filled and not counters:
+                return
+            with append_only_suspended(conn):
+                for table in filled:
+                    conn.execute(sa.text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names from metadata
+                for counter in counters:
+                    if counter == "sqlite_sequence":
+                        conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+                    else:
+                        conn.execute(sa.text(f"ALTER SEQUENCE {counter} RESTART"))
 
 
 class HubClient(FlaskClient):
