@@ -477,8 +477,10 @@ def _waiting(viewer, f: ReportFilters) -> tuple[int, float | None, float | None]
     """Days from request (ticket received, waiting entry created) to the first appointment in the period:
     (how many, median, 90th percentile), ranked by window functions in the database."""
     lo, hi = _utc_bounds(f.start, f.end)
+    # An appointment after the period cannot be a first appointment in it: leaving those out keeps the
+    # grouping to the requests of the period and before.
     scope = [policy.report_appointment_scope(viewer), *_filter_conditions(f),
-             Appointment.status != Status.CANCELLED]
+             Appointment.status != Status.CANCELLED, Appointment.starts_at < hi]
     from_tickets = (
         sa.select(Ticket.received_at.label("asked"), sa.func.min(Appointment.starts_at).label("first"))
         .select_from(Ticket)
