@@ -70,6 +70,8 @@ def add_entry(actor, young_person_id: int, desk_id: int, service: str, preferenc
         raise NotFound(_("Sportello non trovato."))
     if person is None or not policy.can_view_young_person(actor, person):
         raise NotFound(_("Persona non trovata."))
+    if person.erased_at is not None:
+        raise Invalid(_("I dati di questa persona sono stati cancellati: non si può prenotare."))
     if service not in DESK_SERVICES or service not in desk.services:
         raise Invalid(_("Lo sportello non offre questo servizio."), field="service")
     existing = db.session.scalar(sa.select(WaitingEntry).where(

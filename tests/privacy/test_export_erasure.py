@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.bookings import services as bookings
+from app.bookings import waiting
 from app.bookings.services import BookingData
 from app.domain.errors import Invalid
 from app.extensions import db
@@ -154,6 +155,8 @@ def test_erasure_removes_identity_everywhere_and_keeps_aggregates_and_final_note
         bookings.create_booking(world.admin, BookingData(desk_id=world.desk.id, tutor_id=world.tutor.id,
                                                          young_person_id=person.id, service="orientamento",
                                                          starts_at=tomorrow_at(10)))
+    with pytest.raises(Invalid):
+        waiting.add_entry(world.admin, person.id, world.desk.id, "orientamento")
     client.post("/logout")
     login(client, world.operator.email)
     page = client.get(f"/giovani/{person.id}").get_data(as_text=True)
