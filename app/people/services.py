@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from app import policy
 from app.domain.errors import Forbidden, Invalid
@@ -55,8 +56,10 @@ def search(actor, q: str, limit: int = SEARCH_LIMIT) -> list[YoungPerson]:
                 pattern = f"%{word}%"
                 query = query.where(sa.or_(YoungPerson.first_name.ilike(pattern),
                                            YoungPerson.last_name.ilike(pattern)))
-    return list(db.session.scalars(query.order_by(YoungPerson.last_name, YoungPerson.first_name,
-                                                  YoungPerson.id).limit(limit)))
+    # The results show each person's town: loaded with them, not one query per town.
+    return list(db.session.scalars(query.options(joinedload(YoungPerson.residence_town))
+                                   .order_by(YoungPerson.last_name, YoungPerson.first_name, YoungPerson.id)
+                                   .limit(limit)))
 
 
 @dataclass
