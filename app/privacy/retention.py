@@ -166,7 +166,6 @@ def plan(now: datetime | None = None) -> list[Line]:
     for kind in KINDS:
         cutoff = kind.cutoff(now)
         lines.append(Line(kind, _count(QUERIES[kind.key](cutoff, now)), cutoff))
-    db.session.rollback()
     return lines
 
 
