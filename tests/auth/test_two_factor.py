@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from app.auth import two_factor
@@ -77,20 +76,18 @@ def test_a_tutor_without_a_second_factor_reaches_nothing_but_enrolment(client, m
     assert client.post("/logout").status_code == 303
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator"])
-def test_every_required_role_is_gated(client, make_user, role):
-    user = make_user(role, two_factor=False)
-    login(client, user.email)
-    assert client.get("/").headers["Location"] == "/account/sicurezza/attiva"
-
-
-@pytest.mark.parametrize("role", ["operator", "municipal_contact", "observer"])
-def test_optional_roles_sign_in_with_the_password_only(client, make_user, role):
-    user = make_user(role)
-    response = client.post("/login", data={"email": user.email, "password": DEMO_PASSWORD})
-    assert response.status_code == 303 and response.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
-    assert "Non attiva" in client.get("/account/sicurezza").get_data(as_text=True)
+def test_every_required_role_is_gated_and_the_optional_ones_are_not(app, make_user):
+    for role in ("admin", "coordinator"):
+        browser = app.test_client()
+        login(browser, make_user(role, two_factor=False).email)
+        assert browser.get("/").headers["Location"] == "/account/sicurezza/attiva", role
+    for role in ("operator", "municipal_contact", "observer"):
+        browser = app.test_client()
+        user = make_user(role)
+        response = browser.post("/login", data={"email": user.email, "password": DEMO_PASSWORD})
+        assert response.status_code == 303 and response.headers["Location"] == "/", role
+        assert browser.get("/").status_code == 200
+        assert "Non attiva" in browser.get("/account/sicurezza").get_data(as_text=True)
 
 
 # --- Enrolment ---------------------------------------------------------------------------------
@@ -250,12 +247,13 @@ def test_admin_resets_a_factor_audited_sessions_revoked_enrolment_again(app, cli
     assert [m.subject for m in outbox(target.email)] == ["Hub dei Talenti: sicurezza del tuo account"]
 
 
-@pytest.mark.parametrize("role", ["coordinator", "operator", "tutor"])
-def test_only_an_admin_may_reset_a_factor(client, login_as, make_user, role):
+def test_only_an_admin_may_reset_a_factor(app, make_user):
     target = make_user("tutor")
-    login_as(role)
-    assert client.post(f"/admin/utenti/{target.id}/secondo-fattore").status_code == 403
-    assert client.post(f"/admin/utenti/{target.id}/secondo-fattore", headers=htmx()).status_code == 403
+    for role in ("coordinator", "operator", "tutor"):
+        browser = app.test_client()
+        assert login(browser, make_user(role).email).status_code == 303
+        assert browser.post(f"/admin/utenti/{target.id}/secondo-fattore").status_code == 403, role
+        assert browser.post(f"/admin/utenti/{target.id}/secondo-fattore", headers=htmx()).status_code == 403
     assert db.session.scalar(sa.select(UserFactor).where(UserFactor.user_id == target.id)) is not None
 
 
