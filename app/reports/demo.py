@@ -208,19 +208,23 @@ def seed_history(orgs: dict[str, Organisation]) -> int:
 
     # The requests that led to a third of the first sessions (waiting time from request to appointment).
     admin = db.session.scalar(sa.select(User).where(User.role == "admin").order_by(User.id).limit(1))
+    tickets = []
     for n, (pid, (appt_id, row)) in enumerate(sorted(firsts.items())):
         if rng.random() > 0.35:
             continue
         received = row["starts_at"] - timedelta(days=rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 15, 21, 28]),
                                                 hours=rng.randint(0, 9))
-        ticket = Ticket(reference=f"RIC-S-{n:06d}", channel=rng.choice(["web", "telefono", "sportello", "scuola"]),
-                        status="booked", first_name=names.get(pid, "Richiedente"), phone="3330000000",
-                        topic=row["service"], privacy_consent_at=received, privacy_text_version="2026-01",
-                        desk_id=row["desk_id"], young_person_id=pid, created_by_id=admin.id if admin else None,
-                        received_at=received, updated_at=received)
-        db.session.add(ticket)
-        db.session.flush()
-        db.session.execute(ticket_appointments.insert().values(ticket_id=ticket.id, appointment_id=appt_id))
+        tickets.append((appt_id, Ticket(
+            reference=f"RIC-S-{n:06d}", channel=rng.choice(["web", "telefono", "sportello", "scuola"]),
+            status="booked", first_name=names.get(pid, "Richiedente"), phone="3330000000", topic=row["service"],
+            privacy_consent_at=received, privacy_text_version="2026-01", desk_id=row["desk_id"],
+            young_person_id=pid, created_by_id=admin.id if admin else None, received_at=received,
+            updated_at=received)))
+    db.session.add_all([t for _a, t in tickets])
+    db.session.flush()
+    if tickets:
+        db.session.execute(ticket_appointments.insert(),
+                           [{"ticket_id": t.id, "appointment_id": a} for a, t in tickets])
     db.session.flush()
     return len(ids)
 
