@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar, Event, Timezone, vCalAddress
 
+from app import audit
 from app.database import serialised_write
 from app.domain.errors import Conflict, NotFound
 from app.extensions import db
@@ -295,6 +296,8 @@ def confirm_by_link(token: str) -> Appointment:
             db.session.add(AppointmentEvent(appointment_id=appointment.id, actor_id=None, kind="confirmed",
                                             from_status=Status.BOOKED, to_status=Status.CONFIRMED,
                                             detail="link personale"))
+            audit.record("booking.changed", object_type="booking", object_id=appointment.id,
+                         details={"change": "confirmed", "by": "young_person_link", "desk_id": appointment.desk_id})
         link.used_at = utcnow()
     return appointment
 
@@ -316,6 +319,9 @@ def cancel_by_link(token: str, reason: str = "") -> Appointment:
         db.session.add(AppointmentEvent(appointment_id=appointment.id, actor_id=None, kind="cancelled",
                                         from_status=before, to_status=Status.CANCELLED,
                                         detail="young_person: link personale"))
+        audit.record("booking.changed", object_type="booking", object_id=appointment.id,
+                     details={"change": "cancelled", "by": "young_person_link", "from": before,
+                              "desk_id": appointment.desk_id})
         queue_for(appointment, "cancelled")
         waiting.on_cancelled(appointment)
     return appointment

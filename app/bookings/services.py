@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import policy
+from app import audit, policy
 from app.bookings import messages, waiting
 from app.database import serialised_write
 from app.domain import availability as engine
@@ -196,6 +196,11 @@ def _event(appointment: Appointment, actor, kind: str, from_status: str | None, 
            detail: str = "") -> None:
     db.session.add(AppointmentEvent(appointment=appointment, actor_id=actor.id if actor else None, kind=kind,
                                     from_status=from_status, to_status=to_status, detail=detail[:2000]))
+    if appointment.id is None:
+        db.session.flush()
+    # The tamper-evident log gets every change too (who, what, which statuses); no names, no reasons.
+    audit.record("booking.changed", actor=actor, object_type="booking", object_id=appointment.id,
+                 details={"change": kind, "from": from_status, "to": to_status, "desk_id": appointment.desk_id})
 
 
 def _check_version(appointment: Appointment, expected_version: int | None) -> None:

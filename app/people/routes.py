@@ -7,6 +7,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import audit
 from app.bookings import services as booking_services
 from app.domain.errors import DomainError
 from app.extensions import db
@@ -112,6 +113,8 @@ def detail(person_id: int):
     person = get_young_person_or_404(person_id, current_user)
     appointments = booking_services.appointments_of(current_user, young_person_id=person.id)
     details = can_view_person_details(current_user, person)
+    audit.record_now("person.read", actor=current_user, object_type="person", object_id=person.id,
+                     details={"view": "full" if details else "name_and_code"})
     return render_template("people/detail.html", person=person, appointments=appointments,
                            details=details, today=services.today_local(),
                            can_book=has_permission(current_user, "bookings.manage") and not person.is_erased,

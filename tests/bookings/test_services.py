@@ -197,3 +197,15 @@ def test_the_desks_minimum_notice_holds_for_a_hand_made_request(world):
         services.create_booking(world.operator, data(world, tomorrow_at(10)))
     assert refused.value.field == "slot"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
+def test_every_booking_change_is_in_the_audit_log_without_names(world):
+    from app.models import AuditEvent
+
+    appointment = services.create_booking(world.operator, data(world, tomorrow_at(10)))
+    services.cancel(world.operator, appointment.id, "Ha un esame", "young_person")
+    rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "booking.changed")
+                              .order_by(AuditEvent.id)).all()
+    assert [(r.object_id, r.actor_id) for r in rows] == [(str(appointment.id), world.operator.id)] * 2
+    assert rows[0].details["change"] == "created" and rows[1].details["to"] == "cancelled"
+    assert "esame" not in rows[1].details_json and world.person.first_name not in rows[1].details_json

@@ -139,3 +139,8 @@ def test_a_tutor_sees_name_and_code_only(client, world):
     text = client.get(f"/giovani/{world.person.id}").get_data(as_text=True)
     assert world.person.code in text and world.person.last_name in text
     assert world.person.phone not in text and "Data di nascita" not in text
+    # Every read of a record is in the audit log: who, which record, how much of it.
+    from app.models import AuditEvent
+    read = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "person.read")).one()
+    assert (read.actor_id, read.object_id, read.details) == (world.tutor.id, str(world.person.id),
+                                                            {"view": "name_and_code"})
