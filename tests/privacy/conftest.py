@@ -114,12 +114,13 @@ def text_hits(needles=NEEDLES) -> list[str]:
     """Every table.column (text) still holding one of the needles, case-insensitively."""
     hits = []
     for table in db.metadata.sorted_tables:
-        for column in table.columns:
-            if not isinstance(column.type, sa.String | sa.Text):
-                continue
-            for needle in needles:
-                found = db.session.scalar(sa.select(sa.func.count()).select_from(table)
-                                          .where(sa.func.lower(column).contains(needle)))
-                if found:
-                    hits.append(f"{table.name}.{column.name}~{needle}")
+        columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
+        if not columns:
+            continue
+        # One query per table; the columns are named only when something is found.
+        matches = {(c, n): sa.func.lower(c).contains(n) for c in columns for n in needles}
+        if not db.session.scalar(sa.select(sa.func.count()).select_from(table).where(sa.or_(*matches.values()))):
+            continue
+        hits += [f"{table.name}.{c.name}~{n}" for (c, n), condition in matches.items()
+                 if db.session.scalar(sa.select(sa.func.count()).select_from(table).where(condition))]
     return hits
