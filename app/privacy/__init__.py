@@ -10,3 +10,13 @@ from app.privacy.texts import CURRENT_VERSION  # noqa: E402
 
 bp.add_app_template_filter(iso_it, "iso_it")
 bp.add_app_template_global(CURRENT_VERSION, "privacy_notice_version")
+
+
+@bp.app_template_global("viewer_manages_privacy")
+def viewer_manages_privacy() -> bool:
+    """True for the data controller (links to export and erasure on a person's page)."""
+    from flask_login import current_user
+
+    from app.policy import can_manage_privacy
+
+    return can_manage_privacy(current_user)
