@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
-from app.formatting import format_datetime
+from app.formatting import format_date, format_datetime
 from app.reports.indicators import Cell, Report, format_decimal
 
 
@@ -31,7 +31,8 @@ def report_rows(report: Report) -> Iterable[list[str]]:
     """The header block (scope, filters, generation time), the headline, then every table with its total."""
     yield [_("Hub dei Talenti – Monitoraggio")]
     yield [_("Ambito"), report.scope_label]
-    for label, value in report.filter_labels:
+    yield [_("Periodo"), format_date(report.filters.start), format_date(report.filters.end)]  # two real dates
+    for label, value in report.filter_labels[1:]:
         yield [label, value]
     yield [_("Generato il"), format_datetime(report.generated_at)]
     if report.suppressed:
