@@ -153,7 +153,7 @@ def anonymise(person: YoungPerson, *, actor, reason: str, now: datetime | None =
     recipients = _recipients(person)
     if recipients:
         result = db.session.execute(sa.delete(OutboxMessage).where(sa.or_(*[
-            sa.func.lower(OutboxMessage.recipient).contains(r) for r in recipients])))
+            sa.func.lower(OutboxMessage.recipient).contains(r, autoescape=True) for r in recipients])))
         counts["outbox"] = result.rowcount or 0
 
     drafts = db.session.scalars(sa.select(Note).where(Note.young_person_id == person.id,
