@@ -126,7 +126,7 @@ def withdraw_consent(actor, person: YoungPerson, record_id: int) -> ConsentRecor
 
 def search(actor, q: str) -> list[YoungPerson]:
     """Young people for the privacy tools: by name or code prefix; a protected record only by its exact code."""
-    q = (q or "").strip()[:100]
+    q = (q or "").replace("\x00", "").strip()[:100]
     if not q:
         return []
     exact = q.upper() if CODE_RE.match(q) else None
@@ -143,7 +143,7 @@ def search(actor, q: str) -> list[YoungPerson]:
 
 def check_reason(reason: str, field: str = "reason") -> str:
     """A written reason (request reference, motive): required, at least MIN_REASON characters."""
-    reason = " ".join((reason or "").split())
+    reason = " ".join((reason or "").replace("\x00", "").split())  # PostgreSQL text cannot hold NUL
     if len(reason) < MIN_REASON:
         raise Invalid(_("Scrivi il motivo (almeno %(n)d caratteri), per esempio il protocollo della richiesta.",
                         n=MIN_REASON), field=field)

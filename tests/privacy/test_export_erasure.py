@@ -161,3 +161,15 @@ def test_erasure_removes_identity_everywhere_and_keeps_aggregates_and_final_note
     login(client, world.operator.email)
     page = client.get(f"/giovani/{person.id}").get_data(as_text=True)
     assert "anonimizzati" in page and "Nuovo appuntamento" not in page
+
+
+def test_nul_bytes_and_nonsense_are_refused_cleanly(client, world):
+    login(client, world.admin.email)
+    assert client.get("/admin/privacy", query_string={"q": "a\x00b"}).status_code == 200
+    url = f"/admin/privacy/giovani/{world.person.id}"
+    assert client.post(f"{url}/esporta", data={"fmt": "xml", "reason": REASON}).status_code == 422
+    assert client.post(f"{url}/esporta", data={"fmt": "json", "reason": "\x00" * 20}).status_code == 422
+    done = client.post(f"{url}/cancella", data={"confirm_code": world.person.code, "reason": f"{REASON}\x00"})
+    assert done.status_code == 303
+    db.session.refresh(world.person)
+    assert world.person.erasure_reason == REASON
