@@ -42,6 +42,8 @@ from app.models.base import utcnow
 ADMIN, COORD, OPER, TUTOR, MUNI, OBS = Role.ALL
 BREAKGLASS_REASON = "Verifica disposta dal Tribunale per i minorenni, prot. 123/2026"
 SECRET = "Racconta di un momento difficile a casa."
+OTHER_NOTE, PROTECTED_NOTE, COLLEAGUE_DRAFT = "Nota di un altro ente.", "Nota su un fascicolo protetto.", \
+    "Bozza della collega."
 
 Value = object  # an id, a string, or a function returning one (called before each request)
 
@@ -103,12 +105,20 @@ def build_world(network: dict, make_user: Callable, *, finalise: Callable) -> Si
     desk_b = make_desk(network, town="Rodano", partner="Ala Milano", name="Sportello Rodano (matrice)",
                        operators=[users["operator_b"]], tutors=[users["tutor_b"]])
     w.desk_a, w.desk_b = desk_a.id, desk_b.id
+    for desk in (desk_a, desk_b):  # weekly hours and availability end the day before FUTURE
+        for schedule in desk.schedules:
+            schedule.valid_to = date.today() + FUTURE - timedelta(days=1)
+    for row in db.session.scalars(sa.select(TutorAvailability)):
+        row.valid_to = date.today() + FUTURE - timedelta(days=1)
+    db.session.commit()
 
     person_a = make_person(network, users["operator"], registered_desk=desk_a, first_name="Giulia")
-    person_b = make_person(network, users["operator_b"], registered_desk=desk_b, first_name="Sara", town="Rodano")
-    person_p = make_person(network, users["operator"], registered_desk=desk_a, first_name="Protetta",
+    person_b = make_person(network, users["operator_b"], registered_desk=desk_b, first_name="Sara",
+                           last_name="Forestieri", town="Rodano")
+    person_p = make_person(network, users["operator"], registered_desk=desk_a, first_name="Protetta", last_name="Riservati",
                            protected=True, tutor=users["tutor"])
     w.person_a, w.person_b, w.person_p = person_a.id, person_b.id, person_p.id
+    w.codes = {"a": person_a.code, "b": person_b.code, "p": person_p.code}
 
     def appointment(desk, tutor, person, *, hours_ago, status=Status.ATTENDED) -> int:
         start = utcnow().replace(microsecond=0) - timedelta(hours=hours_ago)
@@ -130,9 +140,9 @@ def build_world(network: dict, make_user: Callable, *, finalise: Callable) -> Si
     w.appt_noshow_a = appointment(w.desk_a, w.tutor, w.person_a, hours_ago=146, status=Status.NO_SHOW)
 
     w.note_a = finalise(users["tutor"], w.appt_a, SECRET, attention=True).id
-    w.note_p = finalise(users["tutor"], w.appt_p, "Nota su un fascicolo protetto.").id
-    w.note_b = finalise(users["tutor_b"], w.appt_b, "Nota di un altro ente.").id
-    w.note_c = finalise(users["colleague"], w.appt_c, "Bozza della collega.", draft=True).id
+    w.note_p = finalise(users["tutor"], w.appt_p, PROTECTED_NOTE).id
+    w.note_b = finalise(users["tutor_b"], w.appt_b, OTHER_NOTE).id
+    w.note_c = finalise(users["colleague"], w.appt_c, COLLEAGUE_DRAFT, draft=True).id
 
     def ticket(desk, assignee=None, reference="") -> int:
         row = Ticket(reference=reference, channel="telefono", first_name="Anna", age=16, town_id=w.town_a,
@@ -163,9 +173,17 @@ def _add(row) -> int:
     return row.id
 
 
+FUTURE = timedelta(days=60)  # the world's weekly hours end the day before; PostgreSQL forbids overlaps
+
+
 def fresh_schedule(desk_id: int) -> Callable[[], int]:
-    return lambda: _add(OpeningSchedule(desk_id=desk_id, name="Orario futuro", valid_from=date.today()
-                                        + timedelta(days=60), valid_to=None))
+    """The desk's next weekly hours, not started yet (created again if a request deleted them)."""
+    def get() -> int:
+        start = date.today() + FUTURE
+        row = db.session.scalar(sa.select(OpeningSchedule).where(OpeningSchedule.desk_id == desk_id,
+                                                                 OpeningSchedule.valid_from == start))
+        return row.id if row else _add(OpeningSchedule(desk_id=desk_id, name="Orario futuro", valid_from=start))
+    return get
 
 
 def fresh_extra(desk_id: int) -> Callable[[], int]:
@@ -180,8 +198,14 @@ def fresh_absence(tutor_id: int) -> Callable[[], int]:
 
 
 def fresh_availability(tutor_id: int, desk_id: int) -> Callable[[], int]:
-    return lambda: _add(TutorAvailability(tutor_id=tutor_id, desk_id=desk_id, valid_from=date.today()
-                                          + timedelta(days=90), valid_to=None))
+    """A tutor's availability at the desk from a future date (created again if a request deleted it)."""
+    def get() -> int:
+        start = date.today() + FUTURE
+        row = db.session.scalar(sa.select(TutorAvailability).where(
+            TutorAvailability.tutor_id == tutor_id, TutorAvailability.desk_id == desk_id,
+            TutorAvailability.valid_from == start))
+        return row.id if row else _add(TutorAvailability(tutor_id=tutor_id, desk_id=desk_id, valid_from=start))
+    return get
 
 
 def fresh_closure(*, desk_id: int | None = None) -> Callable[[], int]:
@@ -535,8 +559,27 @@ def _form_booking(w, role, endpoint, method) -> Scope:
         if role == ADMIN:
             return scope([inside, ("another organisation's", form(w.person_b, w.desk_b, w.tutor_b))],
                          ("protected record", form(w.person_p, w.desk_a, w.tutor)))
-        return scope(inside, ("another organisation's person, desk and tutor", form(w.person_b, w.desk_b, w.tutor_b)))
+        return scope(inside, [("another organisation's person, desk and tutor", form(w.person_b, w.desk_b, w.tutor_b)),
+                              ("another organisation's person, own desk and tutor", form(w.person_b, w.desk_a, w.tutor)),
+                              ("protected record" if role == OPER else "another organisation's tutor",
+                               form(w.person_p, w.desk_a, w.tutor) if role == OPER
+                               else form(w.person_a, w.desk_b, w.tutor_b))])
     return scope(("any", form(w.person_a, w.desk_a, w.tutor)))
+
+
+def _query_person(key: str):
+    """Pages that preselect a young person from the query: someone out of scope is simply not shown."""
+    def resolver(w, role, endpoint, method) -> Scope:
+        return scope([("own person", {key: w.person_a}), ("someone out of scope: not shown", {key: w.person_b}),
+                      ("a protected record: not shown unless theirs", {key: w.person_p})])
+    return resolver
+
+
+def _query_desk(key: str):
+    """Filters by desk in the query: another desk's rows are simply not shown."""
+    def resolver(w, role, endpoint, method) -> Scope:
+        return scope([("own desk", {key: w.desk_a}), ("another desk: nothing of it shown", {key: w.desk_b})])
+    return resolver
 
 
 def _form_tutor_feed(w, role, endpoint, method) -> Scope:
@@ -558,10 +601,42 @@ FORMS: dict[str, Callable[..., Scope]] = {
     "bookings.waiting_add": _form_waiting_add,
     "bookings.create": _form_booking,
     "bookings.agenda_feed": _form_tutor_feed,
+    "bookings.new": _query_person("person"),
+    "bookings.waiting_new": _query_person("persona"),
+    "bookings.waiting_hint": _query_desk("sportello"),
+    "bookings.agenda_view": _query_desk("sportello"),
     "bookings.agenda_sheet": _form_agenda_sheet,
     "desks.feed_renew": _form_feed,
     "desks.feed_revoke": _form_feed,
 }
+
+
+# --- What a role must never read, on any page, fragment, CSV or feed -------------------------------
+
+NAME_A, NAME_B, NAME_P = "Bianchi", "Forestieri", "Riservati"  # person_a, person_b (Ala Milano), person_p (protected)
+
+
+def never_shown(role, endpoint: str, access: str | None) -> list[str]:
+    """Names and note texts outside the role's scope: they must not appear in any answer it gets."""
+    if role is None:
+        return [NAME_B, NAME_P, SECRET, OTHER_NOTE, PROTECTED_NOTE, COLLEAGUE_DRAFT]
+    if role == ADMIN:  # break-glass opens one note at a time; the data controller sees every record
+        texts = [PROTECTED_NOTE]
+        if endpoint not in ("notes.breakglass", "notes.download"):
+            texts += [SECRET, OTHER_NOTE, COLLEAGUE_DRAFT]
+        if access != "privacy.manage":
+            texts.append(NAME_P)
+        return texts
+    if role == COORD:
+        return [NAME_B, OTHER_NOTE, "Bersaglio Ala Milano"]
+    if role == TUTOR:
+        return [NAME_B, OTHER_NOTE, COLLEAGUE_DRAFT]
+    if role == OPER:
+        return [NAME_B, NAME_P, SECRET, OTHER_NOTE, PROTECTED_NOTE, COLLEAGUE_DRAFT]
+    texts = [NAME_A, NAME_B, NAME_P, SECRET, OTHER_NOTE, PROTECTED_NOTE, COLLEAGUE_DRAFT]
+    if role == MUNI and access != "public":  # a town's contact sees its own town's desks (the public page lists all)
+        texts.append("Sportello Rodano (matrice)")
+    return texts
 
 
 def finalise_note(app):
@@ -578,4 +653,4 @@ def finalise_note(app):
     return make
 
 
-__all__ = ["BREAKGLASS_REASON", "CHILD_OF", "FORMS", "RESOLVERS", "SECRET", "Scope", "build_world", "finalise_note", "resolve"]
+__all__ = ["BREAKGLASS_REASON", "CHILD_OF", "FORMS", "never_shown", "RESOLVERS", "SECRET", "Scope", "build_world", "finalise_note", "resolve"]

@@ -41,6 +41,7 @@ from tests.access_world import (
     Scope,
     build_world,
     finalise_note,
+    never_shown,
     resolve,
 )
 from tests.conftest import DEMO_PASSWORD, HubClient, _clean, login
@@ -158,17 +159,24 @@ def url_for_case(rule: str, values: dict) -> tuple[str, object]:
     return url, concrete
 
 
-def check(case: Case, method: str, hx: bool, response) -> str | None:
+ENROLMENT = "/account/sicurezza/attiva"
+
+
+def check(case: Case, method: str, hx: bool, response, hidden: list[str], rule: str) -> str | None:
     """None when the answer matches the expectation, else what went wrong."""
     status = response.status_code
     location = response.headers.get("Location", "") or response.headers.get("HX-Redirect", "")
-    body = response.get_data(as_text=True) if response.mimetype.startswith("text") else ""
+    textual = response.mimetype.startswith("text") or response.mimetype.endswith("json")
+    body = response.get_data(as_text=True) if textual else ""
+    shown = [text for text in hidden if text in body]
+    if shown:
+        return f"shows {shown} ({status}), outside this role's scope"
     if case.expect == ALLOWED:
         if status in (401, 403, 404, 405) or status >= 500 or "/login?next=" in location:
             return f"expected {ALLOWED}, got {status} {location}".rstrip()
+        if location.startswith(ENROLMENT) and not rule.startswith("/account/sicurezza"):
+            return f"sent to enrol a second factor ({status} {location}): the world's accounts should have one"
         return None
-    if SECRET in body:
-        return f"note content in a refused answer ({status})"
     if case.expect == REFUSED:
         return None if status in (403, 404, 405) else f"expected {REFUSED}, got {status} {location}".rstrip()
     if case.expect == FORBIDDEN:
@@ -318,6 +326,7 @@ def test_route(matrix, rule, method, endpoint):
     failures = []
     for case in cases:
         client = matrix.clients[case.role]
+        hidden = never_shown(case.role, endpoint, declared_access(endpoint))
         answers = []
         for hx in (False, True):
             url, _values = url_for_case(rule, case.values)
@@ -329,7 +338,7 @@ def test_route(matrix, rule, method, endpoint):
             else:
                 response = client.post(url, data=form, headers=headers)
             answers.append(response.status_code)
-            problem = check(case, method, hx, response)
+            problem = check(case, method, hx, response, hidden, rule)
             if problem:
                 failures.append(f"{case.role or 'anonymous'} {method} {url} [{case.label}] "
                                 f"{'htmx' if hx else 'page'}: {problem}")
