@@ -249,6 +249,8 @@ def _resolve(actor, data: BookingData) -> _Resolved:
         raise Invalid(_("I dati di questa persona sono stati cancellati: non si può prenotare."))
     if not policy.can_book(actor, desk, tutor):
         raise Forbidden(_("Non puoi prenotare con questo tutor in questo sportello."))
+    if not policy.can_view_young_person(actor, person):  # a made-up id would bring their record into scope
+        raise NotFound(_("Persona non trovata."))
     if data.service not in DESK_SERVICES or data.service not in desk.services:
         raise Invalid(_("Lo sportello non offre questo servizio."), field="service")
     if data.mode not in MODES:

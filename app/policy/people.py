@@ -12,7 +12,7 @@ from app.policy.core import ADMIN, COORD, OPER, TUTOR, has_permission
 # --- Young people --------------------------------------------------------------
 # BRIEF: admin all; coordinator own organisation's (registered by it, or with an
 # appointment with one of its tutors); operator own desks' (registered at, or with an
-# appointment at, one of their desks); tutor own (name and code only). A protected
+# appointment at, one of their desks, or registered by them); tutor own (name and code only). A protected
 # record is seen only by its tutor of record and that tutor's coordinator.
 
 def _own_desk_ids(user) -> sa.Select:
@@ -44,7 +44,8 @@ def scoped_young_people(query: sa.Select, user) -> sa.Select:
     if user.role == OPER:
         desks = _own_desk_ids(user)
         return query.where(
-            sa.or_(YoungPerson.registered_desk_id.in_(desks), met(Appointment.desk_id.in_(desks))),
+            sa.or_(YoungPerson.registered_desk_id.in_(desks), met(Appointment.desk_id.in_(desks)),
+                   YoungPerson.created_by_id == user.id),
             YoungPerson.protected.is_(False),
         )
     if user.role == TUTOR:

@@ -115,8 +115,9 @@ def test_scope_per_role_and_protected_records(app, world, scoped, make_user, net
     assert _visible(client, ala_coordinator, scoped["ala_person"]) == 200
     assert _visible(client, own_coordinator, scoped["ala_person"]) == 404
     assert _visible(client, contact, scoped["ala_person"]) == 403
-    # An appointment at the operator's desk brings the person into their scope.
-    bookings.create_booking(world.operator, BookingData(desk_id=world.desk.id, tutor_id=world.tutor.id,
+    # An appointment at the operator's desk (booked by the Ufficio di Piano: an operator cannot book
+    # someone outside their scope) brings the person into their scope.
+    bookings.create_booking(admin, BookingData(desk_id=world.desk.id, tutor_id=world.tutor.id,
                                                         young_person_id=scoped["ala_person"].id,
                                                         service="orientamento", starts_at=tomorrow_at(10)))
     assert _visible(client, world.operator, scoped["ala_person"]) == 200
