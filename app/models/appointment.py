@@ -87,6 +87,12 @@ class Appointment(db.Model):
         sa.Index("ix_appointments_tutor_start", "tutor_id", "starts_at"),
         sa.Index("ix_appointments_person_start", "young_person_id", "starts_at"),
         sa.Index("ix_appointments_desk_start", "desk_id", "starts_at"),
+        # Screens (migration 0011): what overlaps a window (ends after its start) at a desk or for a tutor;
+        # the young people a desk or a tutor has seen, and a tutor's desks (index-only scans).
+        sa.Index("ix_appointments_desk_end", "desk_id", "ends_at"),
+        sa.Index("ix_appointments_tutor_end", "tutor_id", "ends_at"),
+        sa.Index("ix_appointments_desk_person", "desk_id", "young_person_id"),
+        sa.Index("ix_appointments_tutor_desk_person", "tutor_id", "desk_id", "young_person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
