@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.routing import IntegerConverter
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -12,8 +13,17 @@ CSP = (
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids are 32-bit database keys, so a larger number is simply not found (404)
+    instead of reaching the database driver (SQLite raises on integers beyond 64 bits)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 - Werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
-    """Register the after_request hook that adds the security headers."""
+    """Bound the ids in addresses; register the after_request hook that adds the security headers."""
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds its routes
 
     @app.after_request
     def add_security_headers(response):

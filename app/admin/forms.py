@@ -13,15 +13,13 @@ from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.domain import numbers
 from app.models import OrganisationKind
 
 
 def int_or_none(value) -> int | None:
-    """Coerce a submitted id; garbage becomes None and is refused by the service."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """Coerce a submitted id; garbage (and a number beyond 32 bits) becomes None and is refused by the service."""
+    return numbers.int_or_none(value)
 
 
 def _too_long(n: int):

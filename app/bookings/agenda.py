@@ -17,6 +17,7 @@ from flask import url_for
 
 from app import policy
 from app.domain import availability as engine
+from app.domain import numbers
 from app.extensions import db
 from app.formatting import ROME
 from app.models import Appointment, Desk, Organisation, Status, User, YoungPerson
@@ -43,10 +44,7 @@ def note_url_for(appointment: Appointment) -> str:
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return numbers.int_or_none(value)
 
 
 @dataclass

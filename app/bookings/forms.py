@@ -9,15 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.domain import numbers
 from app.models import CANCELLED_BY, MODES
 
 
 def int_or_none(value) -> int | None:
-    """Coerce a submitted id; garbage becomes None and is refused by the service."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """Coerce a submitted id; garbage (and a number beyond 32 bits) becomes None and is refused by the service."""
+    return numbers.int_or_none(value)
 
 
 def parse_slot(value: str | None) -> tuple[int | None, datetime | None]:

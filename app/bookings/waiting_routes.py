@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.bookings import bp, waiting
+from app.domain import numbers
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
@@ -23,10 +24,7 @@ def _done(message: str):
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return numbers.int_or_none(value)
 
 
 def _index(status: int = 200, error: str | None = None):

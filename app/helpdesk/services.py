@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app import audit, mail, policy
+from app.domain import numbers
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.holidays import holidays_between
 from app.extensions import db
@@ -95,10 +96,7 @@ TEXT_LIMITS = {"first_name": 80, "town_other": 80, "phone": 40, "email": 254, "p
 
 
 def _int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except (TypeError, ValueError):
-        return None
+    return numbers.int_or_none(text)
 
 
 def _parse_date(text: str) -> date | None:

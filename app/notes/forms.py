@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from app.domain import numbers
 from app.domain.errors import Invalid
 from app.models import OUTCOMES, PROGRESS, REFERRALS
 from app.notes.services import MAX_ADDENDUM_CHARS, NoteData
@@ -26,10 +27,7 @@ def parse_note(form) -> tuple[NoteData, int]:
         referrals=[c for c in form.getlist("referrals") if c in REFERRALS],
         referral_other=form.get("referral_other", ""), needs_attention=bool(form.get("needs_attention")),
     )
-    try:
-        revision = max(0, int(form.get("revision", "0")))
-    except ValueError:
-        revision = 0
+    revision = max(0, numbers.int_or_none(form.get("revision", "0")) or 0)
     return data, revision
 
 

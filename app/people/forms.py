@@ -7,15 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SearchField, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.domain import numbers
 from app.models import CHANNELS, GENDERS, STUDY_WORK_STATUSES
 
 
 def int_or_none(value) -> int | None:
-    """Coerce a submitted id; garbage becomes None and is refused by the service."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """Coerce a submitted id; garbage (and a number beyond 32 bits) becomes None and is refused by the service."""
+    return numbers.int_or_none(value)
 
 
 def _required():
