@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from markupsafe import Markup
 
@@ -33,9 +34,11 @@ SUPPRESSION_THRESHOLD = 5  # a value shown as "<5" lies between 1 and this, excl
 SMALL = "<5"
 MIN_SUPPRESSED_MARK = 18   # px: the hatched "<5" box stays visible on a scale of thousands
 
-MONTHS_SHORT = ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic")
-MONTHS_LONG = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
-               "ottobre", "novembre", "dicembre")
+# Month names in the interface language (lazy strings: the charts are built inside a request).
+MONTHS_SHORT = (_l("gen"), _l("feb"), _l("mar"), _l("apr"), _l("mag"), _l("giu"),
+                _l("lug"), _l("ago"), _l("set"), _l("ott"), _l("nov"), _l("dic"))
+MONTHS_LONG = (_l("gennaio"), _l("febbraio"), _l("marzo"), _l("aprile"), _l("maggio"), _l("giugno"),
+               _l("luglio"), _l("agosto"), _l("settembre"), _l("ottobre"), _l("novembre"), _l("dicembre"))
 
 
 @dataclass(frozen=True)

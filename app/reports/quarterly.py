@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -220,13 +221,15 @@ def quarter_report(user, year: int, quarter: int) -> Report:
 def render_quarterly_pdf(actor, year: int, quarter: int) -> bytes:
     """The PDF of a quarter (letterhead, numbers, charts, texts); the download is audited."""
     found = get_quarter_or_404(actor, year, quarter)
-    report = quarter_report(actor, year, quarter)
     generated = utcnow()
-    html = pdf.render_html(
-        "pdf/quarterly.html", quarter=found, narrative=found.narrative, report=report,
-        charts=charts.report_charts(report, prefix="q"), outcomes=OUTCOMES, narrative_fields=NARRATIVE_FIELDS,
-        generated_at=generated, provisional=found.end >= today(),
-        draft=found.narrative is None or not found.narrative.is_issued)
+    # The report goes to Città Metropolitana in Italian, whatever language the person printing it uses.
+    with force_locale("it"):
+        report = quarter_report(actor, year, quarter)
+        html = pdf.render_html(
+            "pdf/quarterly.html", quarter=found, narrative=found.narrative, report=report,
+            charts=charts.report_charts(report, prefix="q"), outcomes=OUTCOMES, narrative_fields=NARRATIVE_FIELDS,
+            generated_at=generated, provisional=found.end >= today(),
+            draft=found.narrative is None or not found.narrative.is_issued)
     try:
         data, _variant = pdf.render_pdf(html)
     except pdf.RenderFailed:
