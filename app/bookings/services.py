@@ -238,7 +238,8 @@ def _resolve(actor, data: BookingData) -> _Resolved:
     """Load and validate everything a booking refers to (policy first)."""
     desk = db.session.get(Desk, data.desk_id)
     tutor = db.session.get(User, data.tutor_id)
-    person = db.session.get(YoungPerson, data.young_person_id)
+    # Locked (PostgreSQL) so an erasure committing meanwhile is seen: an erased person is never booked.
+    person = db.session.get(YoungPerson, data.young_person_id, with_for_update=True, populate_existing=True)
     if desk is None or not desk.active:
         raise NotFound(_("Sportello non trovato."))
     if tutor is None or tutor.role != Role.TUTOR or not tutor.active:
