@@ -313,8 +313,8 @@ def queue(actor, filters: QueueFilters, limit: int = QUEUE_LIMIT) -> list[Ticket
         query = query.where(Ticket.assignee_id == actor.id)
     elif filters.assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
-    elif filters.assignee.isdigit():
-        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    elif (assignee_id := numbers.int_or_none(filters.assignee)) is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
     if filters.urgent:
         query = query.where(Ticket.priority == "urgent")
     q = rules.clean_text(filters.q)[:100]

@@ -46,7 +46,7 @@ def _digits(phone: str) -> str:
 
 def search(actor, q: str, limit: int = SEARCH_LIMIT) -> list[YoungPerson]:
     """Young people in the actor's scope whose code or name matches `q` (every word must match)."""
-    q = (q or "").strip()[:100]
+    q = (q or "").replace("\x00", "").strip()[:100]  # PostgreSQL text holds no NUL byte
     query = policy.scoped_young_people(sa.select(YoungPerson), actor)
     if q:
         if CODE_RE.match(q) or q.upper().startswith("HDT"):
