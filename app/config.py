@@ -96,8 +96,11 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not stop sign-in
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+    # Request size: no route takes files; the largest legitimate form is a session note (three text
+    # fields of at most 50,000 characters each, about 600 KB in UTF-8 at worst). Larger bodies get 413.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    MAX_FORM_PARTS = 500  # multipart only (our forms send urlencoded); the queue's bulk assign sends the most
 
     # Accounts, audit, helpdesk and notes (defaults match the code's own defaults).
     ACCOUNT_INVITE_MAX_AGE = int(os.environ.get("ACCOUNT_INVITE_MAX_AGE", str(72 * 3600)))
