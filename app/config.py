@@ -97,7 +97,7 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
     # Request size: no route takes files; the largest legitimate form is a session note (three text
-    # fields of at most 50,000 characters each, about 600 KB in UTF-8 at worst). Larger bodies get 413.
+    # fields of at most 50,000 characters each: under 1 MB urlencoded for Italian text). Larger: 413.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     MAX_FORM_PARTS = 500  # multipart only (our forms send urlencoded); the queue's bulk assign sends the most

@@ -36,10 +36,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint and not request.endpoint.endswith("static"):
-            # Pages of an intranet with minors' data are never stored by browsers or proxies.
-            headers.setdefault("Cache-Control", "no-store")
         if not (request.endpoint or "").endswith("static"):
+            # Pages of an intranet with minors' data are never stored by browsers or proxies (error
+            # pages too: they carry the signed-in person's name and menu).
+            headers.setdefault("Cache-Control", "no-store")
             # The same address answers a page or an htmx fragment (errors too): caches must keep them apart.
             headers.add("Vary", "HX-Request")
         return response

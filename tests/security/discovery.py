@@ -76,6 +76,7 @@ class PageParser(HTMLParser):
         self.page = page
         self.links: list[str] = []
         self.forms: list[Form] = []
+        self.inline: list[str] = []  # what the CSP (no 'unsafe-inline', no eval) would block
         self._form: Form | None = None
         self._select: Field | None = None
         self._select_first: str | None = None
@@ -100,6 +101,11 @@ class PageParser(HTMLParser):
     # -- parser callbacks ---------------------------------------------------------------------
     def handle_starttag(self, tag, attrs_list):
         attrs = {k: (v if v is not None else "") for k, v in attrs_list}
+        if (tag == "script" and "src" not in attrs) or tag == "style":
+            self.inline.append(f"inline <{tag}> element")
+        for name in attrs:
+            if name == "style" or name.startswith(("on", "hx-on")):
+                self.inline.append(f"inline {name}= attribute on <{tag}>")
         if tag == "a" and attrs.get("href"):
             self.links.append(self._url(attrs["href"]))
         if tag == "form":
@@ -252,6 +258,7 @@ def crawl(client, start: list[str], max_pages: int = 70, per_shape: int = 2) -> 
             continue
         parser = PageParser("http://localhost" + target)
         parser.feed(response.get_data(as_text=True))
+        found.problems += [f"GET {target}: {problem}" for problem in parser.inline]
         for form in parser.forms:
             action = same_site(form.action)
             if action is None or SKIP_PATH.search(urlsplit(action).path):

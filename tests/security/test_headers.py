@@ -6,6 +6,7 @@ covered without a new test; and checks cookies and HSTS with the production sett
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -70,7 +71,10 @@ def _walk(app, client, world, label: str) -> tuple[list[str], int]:
     for method, path in extra:
         response = client.open(path, method=method)
         count += 1
-        problems += policy_problems(response, f"{label} {method} {path} ({response.status_code})")
+        where = f"{label} {method} {path} ({response.status_code})"
+        problems += policy_problems(response, where)
+        if not path.startswith("/static/") and "no-store" not in response.headers.get("Cache-Control", ""):
+            problems.append(f"{where}: an error page that may be cached")
     return problems, count
 
 
@@ -153,3 +157,13 @@ def test_development_cookies_are_httponly_and_samesite_without_hsts(client, make
     [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("hub_session=")]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Strict-Transport-Security" not in response.headers  # HSTS only behind TLS, in production
+
+
+def test_htmx_is_configured_for_the_strict_policy(client):
+    """No eval, no inline scripts in swapped content, requests only to this site, no history cache."""
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page)
+    assert match, "no htmx-config meta"
+    config = json.loads(match.group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["selfRequestsOnly"] is True and config["historyCacheSize"] == 0
