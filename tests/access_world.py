@@ -582,6 +582,18 @@ def _query_desk(key: str):
     return resolver
 
 
+def _form_report(w, role, endpoint, method) -> Scope:
+    """Dashboard filters: a desk or town outside the viewer's report scope is refused (app/policy/reports.py)."""
+    if role in (ADMIN, OBS, None):
+        return scope([("the whole network", {}), ("a desk", {"sportello": w.desk_a}),
+                      ("another desk", {"sportello": w.desk_b})])
+    if role == MUNI:
+        return scope([("own town", {"comune": w.town_a}), ("own town's desk", {"sportello": w.desk_a})],
+                     [("another town", {"comune": w.town_b}), ("another town's desk", {"sportello": w.desk_b})])
+    return scope([("own scope", {}), ("own desk", {"sportello": w.desk_a})],
+                 ("another organisation's desk", {"sportello": w.desk_b}))
+
+
 def _form_tutor_feed(w, role, endpoint, method) -> Scope:
     if role == TUTOR:
         return scope(("own feed", {}))
@@ -601,6 +613,8 @@ FORMS: dict[str, Callable[..., Scope]] = {
     "bookings.waiting_add": _form_waiting_add,
     "bookings.create": _form_booking,
     "bookings.agenda_feed": _form_tutor_feed,
+    "reports.dashboard": _form_report,
+    "reports.export_csv": _form_report,
     "bookings.new": _query_person("person"),
     "bookings.waiting_new": _query_person("persona"),
     "bookings.waiting_hint": _query_desk("sportello"),

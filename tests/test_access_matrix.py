@@ -397,6 +397,16 @@ def test_every_variable_of_the_app_has_a_resolver():
     assert not missing, f"add resolvers to tests/access_world.py for: {missing}"
 
 
+def test_the_tables_name_real_routes_and_variables():
+    """A renamed endpoint or variable does not leave a stale entry in FORMS, TOKENS or CHILD_OF behind."""
+    from tests.access_world import TOKENS
+
+    endpoints = {endpoint for _r, _m, endpoint in ROUTES}
+    variables = {name for rule, _m, _e in ROUTES for name in VARIABLE.findall(rule)}
+    assert set(FORMS) <= endpoints and set(TOKENS) <= endpoints
+    assert set(CHILD_OF) | set(CHILD_OF.values()) <= variables <= set(RESOLVERS)
+
+
 # --- Break-glass and protected records, in detail -------------------------------------------------------
 
 def _events(action: str, note_id: int, actor_id: int | None = None) -> list[AuditEvent]:
