@@ -173,7 +173,7 @@ def check(case: Case, method: str, hx: bool, response, hidden: list[str], rule: 
     if shown:
         return f"shows {shown} ({status}), outside this role's scope"
     if case.expect == ALLOWED:
-        if status in (401, 403, 404, 405) or status >= 500 or "/login?next=" in location:
+        if status in (400, 401, 403, 404, 405) or status >= 500 or "/login?next=" in location:
             return f"expected {ALLOWED}, got {status} {location}".rstrip()
         if location.startswith(ENROLMENT) and not rule.startswith("/account/sicurezza"):
             return f"sent to enrol a second factor ({status} {location}): the world's accounts should have one"
@@ -317,6 +317,14 @@ def _keep_signed_in(matrix: Matrix) -> None:
             matrix.tokens[role] = _sign_in(matrix.clients[role], matrix.world.emails[role])
 
 
+def _sign_in_again_if_ended(matrix: Matrix, role: str) -> None:
+    token = matrix.tokens.get(role)
+    alive = token and db.session.scalar(sa.select(UserSession.id).where(
+        UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None)))
+    if not alive:
+        _keep_signed_in(matrix)
+
+
 # --- The matrix ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("rule", "method", "endpoint"), ROUTES, ids=[f"{m} {r}" for r, m, _e in ROUTES])
@@ -342,6 +350,8 @@ def test_route(matrix, rule, method, endpoint):
             else:
                 response = client.post(url, data=form, headers=headers)
             answers.append(response.status_code)
+            if method == "POST" and case.role is not ANONYMOUS:
+                _sign_in_again_if_ended(matrix, case.role)  # /logout, a password change, …
             problem = check(case, method, hx, response, hidden, rule)
             if problem:
                 failures.append(f"{case.role or 'anonymous'} {method} {url} [{case.label}] "
