@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import User
 from app.policy import public
 from tests.conftest import HubClient, login
-from tests.security.test_hostile_input import build_path, path_values
+from tests.security.fuzzing import build_path, path_values
 
 
 def _directives(csp: str) -> dict[str, list[str]]:
