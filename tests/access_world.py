@@ -50,7 +50,11 @@ Value = object  # an id, a string, or a function returning one (called before ea
 
 @dataclass
 class Scope:
-    """Objects inside a role's scope (the action must be allowed) and outside it (it must be refused)."""
+    """Objects inside a role's scope (the action must be allowed) and outside it (it must be refused).
+
+    An outside entry may carry a third element, the exact status expected (None: 403 or 404 will do);
+    by default objects the role cannot see at all (NOT_SEEN) must answer 404, never revealing they exist.
+    """
 
     inside: list[tuple[str, Value]] = field(default_factory=list)
     outside: list[tuple[str, Value]] = field(default_factory=list)
@@ -412,7 +416,7 @@ def _note(w, role, endpoint, method) -> Scope:
             return scope(("by break-glass", w.note_a), protected)
         return scope(outside=[("without break-glass", w.note_a), protected])
     if endpoint == "notes.breakglass" or (endpoint == "notes.download" and method == "POST"):
-        return scope(outside=("break-glass is for the Ufficio di Piano", w.note_a))
+        return scope(outside=("break-glass is for the Ufficio di Piano", w.note_a, None))
     if role == COORD:
         if endpoint == "notes.acknowledge":
             return scope(("flagged note of own organisation", flagged(w.note_a)),
@@ -421,7 +425,7 @@ def _note(w, role, endpoint, method) -> Scope:
                      ("another organisation's", w.note_b))
     if role == TUTOR:
         if endpoint == "notes.acknowledge":
-            return scope(outside=[("own note: coordinators acknowledge", flagged(w.note_a)),
+            return scope(outside=[("own note: coordinators acknowledge", flagged(w.note_a), 403),
                                   ("another organisation's", w.note_b)])
         return scope([("own final note", w.note_a), ("own protected record", w.note_p)],
                      [("a colleague's draft", w.note_c), ("another organisation's", w.note_b)])
@@ -490,6 +494,10 @@ def _token(w, role, endpoint, method) -> Scope:
         raise LookupError(f"no token kind for {endpoint}: add it to TOKENS in tests/access_world.py")
     return scope(("a valid token", TOKENS[endpoint](w)), UNKNOWN_TOKEN)
 
+
+# Variables naming objects that a role outside their scope must not even learn exist: 404, never 403.
+NOT_SEEN = {"person_id", "appointment_id", "note_id", "ticket_id", "user_id", "entry_id", "task_id", "record_id",
+            "token", "number", "year", "quarter", "organisation_id", "town_id"}
 
 # A child object belongs to the object of another variable of the same route: only that parent's
 # first inside value is combined with it (another inside parent would simply not own the child).
@@ -667,4 +675,4 @@ def finalise_note(app):
     return make
 
 
-__all__ = ["BREAKGLASS_REASON", "CHILD_OF", "FORMS", "never_shown", "RESOLVERS", "SECRET", "Scope", "build_world", "finalise_note", "resolve"]
+__all__ = ["BREAKGLASS_REASON", "CHILD_OF", "FORMS", "NOT_SEEN", "never_shown", "RESOLVERS", "SECRET", "Scope", "build_world", "finalise_note", "resolve"]

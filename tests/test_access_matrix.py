@@ -8,7 +8,9 @@ tests/access_world.py name objects inside their scope (BRIEF, "What each may do"
 - anonymous: a full page is sent to sign in (302 to /login?next=…), htmx and POST get 401;
 - a role without the permission: 403;
 - an object outside the role's scope (another desk, organisation, town; a protected record; a note
-  without break-glass): refused with 403 or 404 (405 for the break-glass-only download method);
+  without break-glass): refused; with 404 (never 403, which would confirm it exists) for young people,
+  appointments, notes, requests, accounts and tokens; 403 where the object is visible but the action
+  is not the role's (another desk's hours); 405 for the break-glass-only download method;
 - an object inside it: anything but 401/403/404/405 and never a 5xx (an empty form may well be 422).
 
 Every request is sent twice, as a full page and as an htmx fragment (`HX-Request: true`), and both
@@ -37,6 +39,7 @@ from tests.access_world import (
     BREAKGLASS_REASON,
     CHILD_OF,
     FORMS,
+    NOT_SEEN,
     RESOLVERS,
     SECRET,
     Scope,
@@ -63,6 +66,7 @@ class Case:
     values: dict
     form: object
     expect: str
+    exact: int | None = None  # the one refusal status allowed (404 for objects the role must not see)
 
 
 class Unresolved(LookupError):
@@ -134,10 +138,13 @@ def _combine(role, dims: list[tuple[str, Scope]]) -> list[Case]:
         others = {n: first[n] for n, _ in dims if n != name and n in first}
         if len(others) < len(dims) - 1:
             return  # another part has nothing inside this role's scope: this one cannot be isolated
-        chosen = {**{n: v for n, (_, v) in others.items()}, name: pair[1]}
+        chosen = {**{n: v[1] for n, v in others.items()}, name: pair[1]}
         label = " + ".join(f"{n}: {pair[0] if n == name else others[n][0]}" for n, _ in dims)
         form = chosen.pop("form", None)
-        cases.append(Case(role, label, chosen, form, expect))
+        exact = None
+        if expect == REFUSED:
+            exact = pair[2] if len(pair) > 2 else (404 if name in NOT_SEEN else None)
+        cases.append(Case(role, label, chosen, form, expect, exact))
 
     seen_first = False
     for name, found in dims:
@@ -179,6 +186,8 @@ def check(case: Case, method: str, hx: bool, response, hidden: list[str], rule: 
             return f"sent to enrol a second factor ({status} {location}): the world's accounts should have one"
         return None
     if case.expect == REFUSED:
+        if case.exact is not None:
+            return None if status == case.exact else f"expected {case.exact}, got {status} {location}".rstrip()
         return None if status in (403, 404, 405) else f"expected {REFUSED}, got {status} {location}".rstrip()
     if case.expect == FORBIDDEN:
         return None if status == 403 else f"expected 403, got {status} {location}".rstrip()
