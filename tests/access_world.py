@@ -627,6 +627,9 @@ FORMS: dict[str, Callable[..., Scope]] = {
     "bookings.waiting_new": _query_person("persona"),
     "bookings.waiting_hint": _query_desk("sportello"),
     "bookings.agenda_view": _query_desk("sportello"),
+    "bookings.occupancy": lambda w, role, endpoint, method: scope([
+        ("own town", {"comune": w.town_a}), ("another town: nothing of it shown to a town's contact",
+                                             {"comune": w.town_b})]),
     "bookings.agenda_sheet": _form_agenda_sheet,
     "desks.feed_renew": _form_feed,
     "desks.feed_revoke": _form_feed,
