@@ -1,8 +1,10 @@
 """Benchmark data: the real partner network plus ten years of synthetic activity (issue 11).
 
 `flask bench-data --scale N [--seed S]` fills an EMPTY, migrated database with, at scale 1:
-20 desks in the 7 real towns (run by the 3 real associations), 60 tutors, 20 operators,
-coordinators, town contacts and an observer; 50,000 young people; ~1,000,000 appointments over
+20 desks in the 7 real towns (run by the 3 real associations), 60 tutors, 20 operators and
+20 dashboard readers (Ufficio di Piano, team leads, town contacts, Città Metropolitana), every
+admin, coordinator and tutor with an authenticator secret derived from the seed (`totp_secret`,
+so the load test signs in with real codes); 50,000 young people; ~1,000,000 appointments over
 ten years (attended / no-show / cancelled in the past, booked / confirmed in the next weeks);
 ~600,000 session notes (mostly final, with outcomes, progress marks and referrals) and
 ~100,000 helpdesk tickets. The same scale and seed give the same rows.

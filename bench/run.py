@@ -1,0 +1,484 @@
+"""`make bench`: the app under gunicorn, against PostgreSQL at two scales, measured as ratios in one run.
+
+For each scale (1 and 0.01 by default):
+1. a database `hub_bench_s<scale>` on 127.0.0.1:5432 is created, migrated and filled by
+   `flask bench-data`, or reused when its comment says it holds the same scale, seed, schema
+   revision and generator version;
+2. in-process (a child Python with that database): the fixture for the load (accounts, desks,
+   young people, draft notes, archived notes; a few drafts are finalised through the real service,
+   which renders and archives their PDF: the "first render"), bare WeasyPrint on the same note
+   HTML, and the availability engine for every desk over three months;
+3. gunicorn on a free port of 127.0.0.1, then locust, headless, for `--duration` seconds with
+   `--users` sessions per role (operators, tutors, dashboard readers).
+
+Then the table (p50, p95, errors per route), the ratios (route p95 / floor p95, scale 1 / scale
+0.01, PDF download / bare WeasyPrint, first render / bare), bench/results.json and one dated
+line in docs/benchmarks.md.
+
+The floor is GET /healthz: the smallest route of the same app and server that still does what
+every page does first, a database round trip (a static file would measure nginx-less gunicorn
+file serving, not the app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+RESULTS = ROOT / "bench" / "results.json"
+HISTORY = ROOT / "docs" / "benchmarks.md"
+WORK = ROOT / "instance" / "bench"  # fixtures, locust CSVs, each database's PDF archive (git-ignored)
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+# A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
+SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
+GENERATOR_VERSION = 1  # bump when app/ops/benchdata.py changes what it writes
+FLOOR = "floor: /healthz"
+FRAGMENTS = ("slot picker (fragment)", "helpdesk queue search (fragment)", "people search (fragment)",
+             "note autosave (fragment)")
+EXPORTS = ("monitoring CSV export",)
+# Milliseconds in the issue, for orientation only: the ratios are the bar.
+ABSOLUTE = {"booking POST": 150, "monitoring dashboard": 500}
+
+
+def db_name(scale: float) -> str:
+    """hub_bench_s1 for scale 1, hub_bench_s001 for 0.01."""
+    return "hub_bench_s" + format(scale, "g").replace(".", "")
+
+
+def app_env(database: str) -> dict[str, str]:
+    """The environment of every process that touches one bench database (CLI, in-process, gunicorn)."""
+    return {**os.environ, "DATABASE_URL": f"{SERVER}/{database}", "HUB_ENV": "development",
+            "SECRET_KEY": SECRET_KEY, "HUB_INSTANCE_DIR": str(WORK / database), "HUB_DEMO": "0",
+            "FLASK_APP": "wsgi", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "MAIL_SERVER": "",
+            "MAIL_BACKGROUND_DELIVERY": "0", "PYTHONPATH": str(ROOT)}
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+# --- Databases -------------------------------------------------------------------------------
+
+def _admin():
+    import psycopg
+
+    return psycopg.connect(f"{SERVER}/postgres", autocommit=True)
+
+
+def head_revision() -> str:
+    """The migrations' head plus a digest of their text (a filled-in placeholder changes the schema, not the id)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads())) + "-" + digest.hexdigest()[:12]
+
+
+def ensure_database(scale: float, seed: int) -> dict:
+    """Reuse the database when its comment matches, else build it; returns what was done and how long it took."""
+    name = db_name(scale)
+    wanted = {"scale": scale, "seed": seed, "revision": head_revision(), "generator": GENERATOR_VERSION}
+    with _admin() as conn:
+        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                           (name,)).fetchone()
+        if row is not None:
+            try:
+                found = json.loads(row[0] or "{}")
+            except ValueError:
+                found = {}
+            if {k: found.get(k) for k in wanted} == wanted:
+                log(f"{name}: reused ({found.get('generated_at')}, generated in {found.get('seconds')} s)")
+                return {**found, "reused": True}
+            log(f"{name}: exists with {found or 'no description'}, rebuilt")
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    shutil.rmtree(WORK / name, ignore_errors=True)
+    env = app_env(name)
+    subprocess.run([BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    log(f"{name}: generating scale {scale:g} (seed {seed})…")
+    started, cpu = time.perf_counter(), os.times()
+    subprocess.run([BIN / "flask", "bench-data", "--scale", str(scale), "--seed", str(seed)], cwd=ROOT, env=env,
+                   check=True)
+    after = os.times()
+    seconds = round(time.perf_counter() - started, 1)
+    child_cpu = round((after.children_user - cpu.children_user) + (after.children_system - cpu.children_system), 1)
+    description = {**wanted, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": seconds,
+                   "generator_cpu_seconds": child_cpu}
+    with _admin() as conn:
+        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{json.dumps(description)}'")
+    log(f"{name}: generated in {seconds} s (generator process CPU {child_cpu} s)")
+    return {**description, "reused": False}
+
+
+def database_size(name: str) -> str:
+    with _admin() as conn:
+        return conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", (name,)).fetchone()[0]
+
+
+# --- In-process part (runs in a child Python with the database's environment) ------------------
+
+def inprocess(seed: int, out: Path, tutors_in_load: int) -> None:
+    """Write the load fixture and the in-process timings (PDF, availability) as JSON to `out`."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+    from weasyprint import HTML
+
+    from app import create_app
+    from app.bookings.demo import LAST
+    from app.bookings.services import busy_intervals
+    from app.desks import services as desk_services
+    from app.domain import availability as engine
+    from app.extensions import db
+    from app.formatting import ROME
+    from app.models import Appointment, Desk, Note, NoteVersion, Role, User, YoungPerson, desk_operators
+    from app.models.base import utcnow
+    from app.notes import pdf
+    from app.notes import services as notes
+    from app.notes.render_worker import make_fetcher
+    from app.ops.benchdata import BENCH_PASSWORD, EMAIL_DOMAIN, totp_secret
+
+    app = create_app()
+    result: dict = {}
+    with app.app_context(), app.test_request_context():
+        def accounts(*roles: str) -> list[User]:
+            return list(db.session.scalars(sa.select(User).where(User.role.in_(roles),
+                                                                   User.email.like(f"%@{EMAIL_DOMAIN}"))
+                                           .order_by(User.email)))
+
+        def account(user: User) -> dict:
+            return {"email": user.email, "totp": totp_secret(seed, user.email)}
+
+        def writable(tutor: User, limit: int) -> list[int]:
+            """The tutor's attended appointments whose note is a draft or not written yet, newest first."""
+            final = sa.select(Note.appointment_id).where(Note.status == "final")
+            return list(db.session.scalars(
+                sa.select(Appointment.id).where(Appointment.tutor_id == tutor.id, Appointment.status == "attended",
+                                                Appointment.id.not_in(final))
+                .order_by(Appointment.starts_at.desc()).limit(limit)))
+
+        def finalise(tutor: User, appointment_id: int) -> tuple[float, int]:
+            """Finalise through the real service (saves, renders in the worker, archives); (seconds, note id)."""
+            note = db.session.scalar(sa.select(Note).where(Note.appointment_id == appointment_id))
+            data = notes.NoteData.of(note) if note else notes.NoteData(
+                outcomes={1: "avviato"}, topics="Orientamento", summary="Primo colloquio: interessi e prossimi passi.",
+                agreements="Rivedersi tra due settimane.")
+            started = time.perf_counter()
+            final = notes.finalise(tutor, appointment_id, data, note.revision if note else 0)
+            return time.perf_counter() - started, final.id
+
+        operators = []
+        for user in accounts(Role.OPERATOR):
+            desk = db.session.scalar(sa.select(Desk).join(desk_operators, desk_operators.c.desk_id == Desk.id)
+                                     .where(desk_operators.c.user_id == user.id).order_by(Desk.id))
+            people = db.session.scalars(
+                sa.select(YoungPerson.id).where(YoungPerson.registered_desk_id == desk.id,
+                                                YoungPerson.protected.is_(False))
+                .order_by(YoungPerson.id.desc()).limit(200)).all()
+            operators.append({**account(user), "desk": desk.id, "services": desk.services, "people": list(people)})
+
+        tutors, first_renders = [], []
+        archive = pdf.archive_read  # raises when the file is missing
+        for user in accounts(Role.TUTOR)[:tutors_in_load]:
+            archived = []
+            for version in db.session.scalars(sa.select(NoteVersion).join(Note).where(Note.author_id == user.id)
+                                              .order_by(NoteVersion.id).limit(3)):
+                try:
+                    archive(version.pdf_path)
+                    archived.append(version.note_id)
+                except OSError:
+                    pass
+            open_notes = writable(user, 4)
+            while len(archived) < 2 and len(open_notes) > 2:  # first run on this database: archive two notes
+                seconds, note_id = finalise(user, open_notes.pop())
+                first_renders.append(seconds)
+                archived.append(note_id)
+            tutors.append({**account(user), "drafts": open_notes[:2], "pdf_notes": archived})
+
+        # First render vs bare WeasyPrint, on notes of tutors outside the load (their drafts stay untouched).
+        spare = accounts(Role.TUTOR)[tutors_in_load:]
+        bare, bare_cpu, measured = [], [], []
+        for user in spare[:5]:
+            candidates = writable(user, 1)
+            if not candidates:
+                continue
+            seconds, note_id = finalise(user, candidates[0])
+            measured.append(seconds)
+            note = db.session.get(Note, note_id)
+            version = note.versions[-1]
+            html = notes.note_html(note, number=1, generated_at=version.created_at, note_hash=note.content_hash,
+                                   addenda=[], shown_hash=note.content_hash, finalised_at=note.finalised_at,
+                                   finalised_by=user)
+            static_root = pdf.static_root()
+            for _ in range(3):
+                started, cpu = time.perf_counter(), time.process_time()
+                HTML(string=html, base_url=static_root.resolve().as_uri() + "/",
+                     url_fetcher=make_fetcher(static_root)).write_pdf(
+                    pdf_variant=version.pdf_variant or None, pdf_tags=True, attachments=None)
+                bare.append(time.perf_counter() - started)
+                bare_cpu.append(time.process_time() - cpu)
+        result["pdf"] = {"bare_weasyprint_ms": round(statistics.median(bare) * 1000, 1) if bare else None,
+                         "first_render_ms": round(statistics.median(measured) * 1000, 1) if measured else None,
+                         "bare_weasyprint_cpu_ms": round(statistics.median(bare_cpu) * 1000, 1) if bare else None,
+                         "first_render_samples": len(measured), "bare_samples": len(bare)}
+
+        # Availability: every desk, the next three months (inputs loaded from the database, then the engine).
+        desks = list(db.session.scalars(sa.select(Desk).where(Desk.active.is_(True)).order_by(Desk.id)))
+        today = datetime.now(ROME).date()
+        last = today + timedelta(days=91)
+        runs_engine, runs_cpu, runs_total, slots = [], [], [], 0
+        for _ in range(5):
+            started = time.perf_counter()
+            calendars = [desk_services.desk_calendar(d, today, last) for d in desks]
+            tutor_cals = desk_services.tutor_calendars([d.id for d in desks], today, last)
+            window = (datetime.combine(today, datetime.min.time(), ROME),
+                      datetime.combine(last + timedelta(days=1), datetime.min.time(), ROME))
+            busy = busy_intervals([d.id for d in desks], start=window[0], end=window[1])
+            loaded, cpu = time.perf_counter(), time.process_time()
+            now = utcnow()
+            slots = 0
+            for desk, calendar in zip(desks, calendars, strict=True):
+                engine.open_intervals(calendar, today, last)
+                slots += len(engine.bookable_slots(calendar, tutor_cals, busy, today, last,
+                                                   desk_services.slot_rules(desk), now))
+            runs_engine.append(time.perf_counter() - loaded)
+            runs_cpu.append(time.process_time() - cpu)
+            runs_total.append(time.perf_counter() - started)
+            db.session.rollback()
+        result["availability"] = {"desks": len(desks), "days": 92, "busy": len(busy), "slots": slots,
+                                  "engine_ms": round(statistics.median(runs_engine) * 1000, 1),
+                                  "engine_cpu_ms": round(statistics.median(runs_cpu) * 1000, 1),
+                                  "with_loading_ms": round(statistics.median(runs_total) * 1000, 1)}
+
+        rules = {rule.rule for rule in app.url_map.iter_rules()}
+        names = sorted(set(LAST))[:40]
+        words = ("obiettivi", "scuola", "lavoro", "tirocinio", "famiglia", "curriculum", "colloquio", "progetto",
+                 "orientamento", "interessi", "futuro", "scelta", "compagni", "tempo", "studio", "passi")
+        fixture = {"password": BENCH_PASSWORD, "operators": operators, "tutors": tutors,
+                   "readers": [account(u) for u in accounts(Role.ADMIN, Role.COORDINATOR, Role.MUNICIPAL_CONTACT,
+                                                             Role.OBSERVER)],
+                   "dashboard": "/monitoraggio" if "/monitoraggio" in rules else None,
+                   "export": "/monitoraggio/export.csv" if "/monitoraggio/export.csv" in rules else None,
+                   "names": names, "words": list(words)}
+        result["fixture"] = fixture
+        result["first_renders_for_load"] = len(first_renders)
+        result["appointments"] = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment))
+    out.write_text(json.dumps(result, indent=1))
+
+
+# --- Server and load ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited before answering")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:  # noqa: S310 - our own server
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("gunicorn did not answer /healthz in time")
+
+
+def run_load(database: str, fixture: Path, users: int, duration: int, workers: int) -> dict:
+    """gunicorn + locust; returns {route: {count, failures, p50, p95}} from locust's CSV."""
+    env = app_env(database)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server_log = (WORK / f"gunicorn-{database}.log").open("w")
+    server = subprocess.Popen([BIN / "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                               "--timeout", "60", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
+                              stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
+    prefix = WORK / f"locust-{database}"
+    try:
+        wait_healthy(url, server)
+        log(f"{database}: gunicorn ({workers} workers) on {url}; {users} sessions per role sign in, then "
+            f"{duration} s of load")
+        # The measured time starts once every session has signed in (see the locustfile); --run-time is a
+        # safety bound only, in case sign-ins never complete.
+        subprocess.run([BIN / "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                        "--users", str(users * 3), "--spawn-rate", "5", "--run-time", f"{duration + 600}s",
+                        "--host", url, "--csv", str(prefix), "--only-summary",
+                        "--loglevel", "WARNING", "--exit-code-on-error", "0"],
+                       cwd=ROOT, env={**env, "BENCH_FIXTURE": str(fixture), "BENCH_USERS_PER_ROLE": str(users),
+                                      "BENCH_DURATION": str(duration)},
+                       check=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        server_log.close()
+    routes = {}
+    with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] in ("Aggregated", "sign-in", "note editor") or not row["Name"]:
+                continue
+            routes[row["Name"]] = {"count": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                                   "p50": float(row["50%"]), "p95": float(row["95%"])}
+    with open(f"{prefix}_failures.csv", newline="", encoding="utf-8") as handle:
+        failures = [f"{r['Name']}: {r['Error']} ×{r['Occurrences']}" for r in csv.DictReader(handle)]
+    with open(f"{prefix}_exceptions.csv", newline="", encoding="utf-8") as handle:
+        failures += [f"exception: {r['Message']} ×{r['Count']}" for r in csv.DictReader(handle)]
+    return {"routes": routes, "failure_messages": failures}
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+def kind_of(route: str) -> str:
+    if route == FLOOR:
+        return "floor"
+    return "fragment" if route in FRAGMENTS else "export" if route in EXPORTS else "page"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def report(results: dict, scales: list[float]) -> list[str]:
+    big, small = (db_name(s) for s in (scales[0], scales[-1]))
+    load = results["scales"]
+    routes = sorted({r for s in load.values() for r in s["load"]["routes"]},
+                    key=lambda r: (r != FLOOR, r))
+    floor = load[big]["load"]["routes"].get(FLOOR, {}).get("p95")
+    lines = [f"{'route':<44}{'kind':>9}" + "".join(f"{'p50 ' + n[10:]:>10}{'p95 ' + n[10:]:>10}{'err':>5}"
+                                                    for n in (big, small))
+             + f"{'p95/floor':>10}{'target':>7}{'growth':>8}"]
+    ratios = {"route_vs_floor": {}, "growth": {}}
+    for route in routes:
+        cells = ""
+        for name in (big, small):
+            stats = load[name]["load"]["routes"].get(route)
+            cells += (f"{stats['p50']:>10.0f}{stats['p95']:>10.0f}{stats['failures']:>5}" if stats
+                      else f"{'-':>10}{'-':>10}{'-':>5}")
+        kind = kind_of(route)
+        p95 = load[big]["load"]["routes"].get(route, {}).get("p95")
+        p95_small = load[small]["load"]["routes"].get(route, {}).get("p95")
+        vs_floor = ratio(p95, floor) if route != FLOOR else None
+        target = 4 if kind == "fragment" else 8 if kind in ("page", "export") else None
+        growth = ratio(p95, p95_small)
+        if vs_floor is not None:
+            ratios["route_vs_floor"][route] = {"ratio": vs_floor, "target": target, "met": vs_floor <= target}
+        if growth is not None and len(scales) > 1:
+            limit = None if kind in ("export", "floor") else 1.5  # the floor is the reference, exports grow
+            ratios["growth"][route] = {"ratio": growth, "target": limit,
+                                       "met": None if limit is None else growth <= limit}
+        lines.append(f"{route[:44]:<44}{kind:>9}{cells}{(vs_floor or 0):>10.2f}{(target or 0):>7}"
+                     f"{(growth or 0):>8.2f}")
+    pdf = load[big]["inprocess"]["pdf"]
+    download = load[big]["load"]["routes"].get("note PDF download (archived)", {}).get("p95")
+    ratios["pdf_download_vs_bare"] = {"ratio": ratio(download, pdf["bare_weasyprint_ms"]), "target": 0.2}
+    ratios["first_render_vs_bare"] = {"ratio": ratio(pdf["first_render_ms"], pdf["bare_weasyprint_ms"]),
+                                      "target": 1.3}
+    for key in ("pdf_download_vs_bare", "first_render_vs_bare"):
+        value = ratios[key]
+        value["met"] = value["ratio"] is not None and value["ratio"] <= value["target"]
+    results["ratios"] = ratios
+    availability = load[big]["inprocess"]["availability"]
+    lines += [
+        "",
+        f"PDF: download p95 {download} ms, bare WeasyPrint {pdf['bare_weasyprint_ms']} ms (CPU "
+        f"{pdf['bare_weasyprint_cpu_ms']} ms), first render "
+        f"(finalise: worker + archive) {pdf['first_render_ms']} ms -> download/bare "
+        f"{ratios['pdf_download_vs_bare']['ratio']} (target <= 0.2), first/bare "
+        f"{ratios['first_render_vs_bare']['ratio']} (target <= 1.3)",
+        f"Availability ({availability['desks']} desks x {availability['days']} days, {availability['busy']} busy, "
+        f"{availability['slots']} slots): engine {availability['engine_ms']} ms (CPU "
+        f"{availability['engine_cpu_ms']} ms), with loading from the database "
+        f"{availability['with_loading_ms']} ms (target <= 200 ms)",
+    ]
+    errors = sum(r["failures"] for s in load.values() for r in s["load"]["routes"].values())
+    lines.append(f"Errors: {errors}" + "".join(f"\n  {m}" for s in load.values() for m in s["load"]["failure_messages"]))
+    return lines
+
+
+def history_line(results: dict) -> str:
+    ratios = results["ratios"]
+    worst = max(ratios["route_vs_floor"].items(), key=lambda kv: kv[1]["ratio"] / kv[1]["target"],
+                default=("-", {"ratio": None, "target": None}))
+    growth = [(r, v["ratio"]) for r, v in ratios["growth"].items() if v["target"]]
+    worst_growth = max(growth, key=lambda kv: kv[1]) if growth else ("-", 0)
+    big = next(iter(results["scales"].values()))
+    missed = [r for r, v in ratios["route_vs_floor"].items() if not v["met"]]
+    missed += [f"growth {r}" for r, v in ratios["growth"].items() if v["met"] is False]
+    missed += [k for k in ("pdf_download_vs_bare", "first_render_vs_bare") if not ratios[k]["met"]]
+    return (f"- {results['date']} · {results['cores']} cores (load average {results['load_average']}) · "
+            f"floor p95 {big['load']['routes'].get(FLOOR, {}).get('p95')} ms · worst p95/floor "
+            f"{worst[1]['ratio']} ({worst[0]}, target {worst[1]['target']}) · worst growth {worst_growth[1]} "
+            f"({worst_growth[0]}) · PDF download/bare {ratios['pdf_download_vs_bare']['ratio']}, first/bare "
+            f"{ratios['first_render_vs_bare']['ratio']} · availability engine "
+            f"{big['inprocess']['availability']['engine_ms']} ms · errors {results['errors']} · "
+            f"missed: {', '.join(missed) or 'none'}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1,0.01", help="comma-separated; the first is the big one")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load per scale")
+    parser.add_argument("--users", type=int, default=20, help="concurrent sessions per role")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docs/deploy.md uses 3)")
+    parser.add_argument("--inprocess", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inprocess:
+        inprocess(args.seed, Path(args.inprocess), args.users)
+        return
+    scales = [float(s) for s in args.scales.split(",")]
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
+               "load_average": round(os.getloadavg()[0], 1), "seed": args.seed, "duration_s": args.duration,
+               "users_per_role": args.users, "gunicorn_workers": args.workers, "scales": {}}
+    for scale in scales:
+        name = db_name(scale)
+        database = ensure_database(scale, args.seed)
+        out = WORK / f"inprocess-{name}.json"
+        log(f"{name}: fixture, PDF and availability timings (in-process)…")
+        subprocess.run([BIN / "python", str(Path(__file__)), "--inprocess", str(out), "--seed", str(args.seed),
+                        "--users", str(args.users)], cwd=ROOT, env=app_env(name), check=True)
+        measured = json.loads(out.read_text())
+        fixture = WORK / f"fixture-{name}.json"
+        fixture.write_text(json.dumps(measured.pop("fixture")))
+        load = run_load(name, fixture, args.users, args.duration, args.workers)
+        results["scales"][name] = {"scale": scale, "database": database, "size": database_size(name),
+                                   "inprocess": measured, "load": load}
+    results["errors"] = sum(r["failures"] for s in results["scales"].values() for r in s["load"]["routes"].values())
+    lines = report(results, scales)
+    print("\n".join(lines))
+    RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    with HISTORY.open("a", encoding="utf-8") as handle:
+        handle.write(history_line(results))
+    log(f"written {RESULTS.relative_to(ROOT)} and a line in {HISTORY.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
