@@ -71,3 +71,19 @@ def test_helpdesk_assign_and_registration_redirects_stay_on_site(app, client, ma
         assert person.status_code < 500
         if person.status_code in (302, 303):
             _lands_on_site(person)
+
+
+def test_a_forged_host_header_never_reaches_an_emailed_link(app, client, make_user):
+    """Links in e-mails come from PUBLIC_BASE_URL, not from the request (no reset-link poisoning)."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import OutboxMessage
+
+    user = make_user("operator")
+    client.environ_base.update(HTTP_HOST="evil.test", HTTP_X_FORWARDED_HOST="evil.test")  # every request
+    response = client.post("/password/reset", data={"email": user.email})
+    assert response.status_code in (302, 303)
+    assert "evil.test" not in response.headers.get("Location", "")
+    [message] = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert "evil.test" not in message.body_text and app.config["PUBLIC_BASE_URL"] in message.body_text
