@@ -115,6 +115,19 @@ def test_an_unexpected_error_carries_the_browser_policy(database_url):
         db.engine.dispose()
 
 
+class HttpsClient(HubClient):
+    """A browser behind the TLS proxy: https addresses, and the Referer that Referrer-Policy: same-origin sends."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("base_url", "https://localhost")
+        headers = dict(kwargs.pop("headers", None) or {})
+        referer = headers.pop("Referer", "https://localhost/login")  # None: a browser that sends none
+        if referer is not None:
+            headers["Referer"] = referer
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def production_app(app, database_url, monkeypatch):
     """The app with the production settings (the test database; SQLite allowed for the test run)."""
@@ -122,7 +135,7 @@ def production_app(app, database_url, monkeypatch):
     production = create_app(ProductionConfig, SQLALCHEMY_DATABASE_URI=database_url,
                             SECRET_KEY=TestingConfig.SECRET_KEY, RATELIMIT_STORAGE_URI="memory://",
                             MAIL_BACKGROUND_DELIVERY=False, PASSWORD_HASH_METHOD=TestingConfig.PASSWORD_HASH_METHOD)
-    production.test_client_class = HubClient
+    production.test_client_class = HttpsClient
     yield production
     with production.app_context():
         db.engine.dispose()
@@ -131,7 +144,6 @@ def production_app(app, database_url, monkeypatch):
 def test_production_cookies_are_secure_httponly_samesite_and_hsts_is_sent(production_app, make_user):
     user = make_user("operator")
     client = production_app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"  # behind the TLS proxy
     with production_app.app_context():
         page = client.get("/login")
         response = login(client, user.email)
@@ -139,7 +151,7 @@ def test_production_cookies_are_secure_httponly_samesite_and_hsts_is_sent(produc
         dashboard = client.get("/")
         language = client.post("/lingua", data={"lang": "it", "next": "/"})
         assert db.session.scalar(sa.select(User.id).where(User.email == user.email))
-    assert dashboard.status_code == 200
+    assert dashboard.status_code == 200 and language.status_code == 303
     cookies = [c for r in (page, response, dashboard, language) for c in r.headers.getlist("Set-Cookie")]
     assert cookies, "no cookie was set"
     for cookie in cookies:
@@ -149,6 +161,18 @@ def test_production_cookies_are_secure_httponly_samesite_and_hsts_is_sent(produc
     for response in (page, dashboard, language):
         assert re.fullmatch(r"max-age=\d{8,}; includeSubDomains", response.headers["Strict-Transport-Security"])
         assert not policy_problems(response, "production")
+
+
+def test_over_https_a_form_needs_the_same_origin_referer(production_app):
+    """Why Referrer-Policy is same-origin and not no-referrer: over HTTPS the CSRF check wants the Referer."""
+    client = production_app.test_client()
+    with production_app.app_context():
+        with_referer = client.post("/lingua", data={"lang": "it", "next": "/"})
+        without = client.post("/lingua", data={"lang": "it", "next": "/"}, headers={"Referer": None})
+        elsewhere = client.post("/lingua", data={"lang": "it", "next": "/"}, headers={"Referer": "https://evil.test/"})
+    assert with_referer.status_code == 303
+    assert without.status_code == 400 and "Il modulo è scaduto" in without.get_data(as_text=True)
+    assert elsewhere.status_code == 400
 
 
 def test_development_cookies_are_httponly_and_samesite_without_hsts(client, make_user):
