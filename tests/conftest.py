@@ -8,6 +8,7 @@ create (and afterwards drop) a private database for this run.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import re
 import secrets
@@ -129,6 +130,56 @@ def _clean(app) -> None:
                         conn.execute(sa.text("DELETE FROM sqlite_sequence"))
                     else:
                         conn.execute(sa.text(f"ALTER SEQUENCE {counter} RESTART"))
+
+
+# How `make test` shares the suite between its xdist workers (-n 2 --dist loadfile): a file's tests
+# stay together in one worker, the browser package is one unit (its live server, demo data and
+# Chromium are set up once per run, not each time a worker comes back to the package), and the
+# units go out longest first, so no worker is left alone with a long file while the other idles.
+# Estimated seconds per test: 8 in a file that uses the slow, browser or concurrency marker (mark a
+# new long test `@pytest.mark.slow` and it is started first), by folder where tests start processes
+# or a browser, 0.3 elsewhere.
+_ONE_UNIT = ("tests/browser/",)
+_SECONDS_PER_TEST = {"tests/browser/": 10.0, "tests/concurrency/": 8.0, "tests/ops/": 6.0, "tests/notes/": 1.5}
+_SLOW_MARKERS = re.compile(r"mark\.(slow|browser|concurrency)\b")
+
+
+@functools.cache
+def _seconds_per_test(path: str) -> float:
+    try:
+        with open(path, encoding="utf-8") as source:
+            slow = _SLOW_MARKERS.search(source.read())
+    except OSError:
+        slow = None
+    return 8.0 if slow else next((s for p, s in _SECONDS_PER_TEST.items() if path.startswith(p)), 0.3)
+
+
+def _estimated_seconds(nodeids) -> float:
+    return sum(_seconds_per_test(n.split("::", 1)[0]) for n in nodeids)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile, with the browser package as one unit and the longest units sent first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            return next((unit for unit in _ONE_UNIT if nodeid.startswith(unit)), None) or super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:  # the work queue is complete before the first unit goes out
+                self.ordered = True
+                units = sorted(self.workqueue.items(), key=lambda unit: -_estimated_seconds(unit[1]))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
 
 
 class HubClient(FlaskClient):
