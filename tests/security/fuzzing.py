@@ -84,9 +84,11 @@ class Session:
 
 def fuzz(session: Session, method: str, path: str, defaults: MultiDict, names: list[str], examples: int,
          failures: list[str], big_field: str | None = None) -> None:
-    """Send hostile requests: markup and odd values in every field at once; a huge number in every field;
-    1 MB in one field; then
-    `examples` random ones, each with some of `names` set to hostile values (the rest left as found)."""
+    """Send hostile requests and collect what is wrong with the answers.
+
+    Fixed examples: markup and odd values in every field at once; a huge number in every field; 1 MB in
+    one field. Then `examples` random ones, each with some of `names` set to hostile values (the rest
+    left as the page had them)."""
     names = names or list(EXTRA_NAMES[:2])
 
     @settings(max_examples=examples, **BOUNDED)
@@ -112,7 +114,6 @@ def fuzz(session: Session, method: str, path: str, defaults: MultiDict, names: l
         attempt()
     except AssertionError as error:
         failures.append(str(error).split("\nFalsifying")[0][:800])
-
 
 
 # --- Every GET route of the URL map, whether or not a page links it -------------------------------
