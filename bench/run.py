@@ -440,7 +440,12 @@ def history_line(results: dict) -> str:
             f"missed: {', '.join(missed) or 'none'}\n")
 
 
+def _stop(_signum, _frame) -> None:
+    raise SystemExit(143)  # so the `finally` that stops gunicorn runs on Ctrl+C / kill
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,0.01", help="comma-separated; the first is the big one")
     parser.add_argument("--seed", type=int, default=2026)
