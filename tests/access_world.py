@@ -42,6 +42,7 @@ from app.models.base import utcnow
 ADMIN, COORD, OPER, TUTOR, MUNI, OBS = Role.ALL
 BREAKGLASS_REASON = "Verifica disposta dal Tribunale per i minorenni, prot. 123/2026"
 SECRET = "Racconta di un momento difficile a casa."
+NAME_A, NAME_B, NAME_P = "Bianchi", "Forestieri", "Riservati"  # person_a, person_b (Ala Milano), person_p (protected)
 OTHER_NOTE, PROTECTED_NOTE, COLLEAGUE_DRAFT = "Nota di un altro ente.", "Nota su un fascicolo protetto.", \
     "Bozza della collega."
 
@@ -621,6 +622,9 @@ FORMS: dict[str, Callable[..., Scope]] = {
     "bookings.waiting_add": _form_waiting_add,
     "bookings.create": _form_booking,
     "bookings.agenda_feed": _form_tutor_feed,
+    "privacy.index": lambda w, role, endpoint, method: scope([
+        ("search by name: a protected record is found only by its exact code", {"q": NAME_P[:6]}),
+        ("search by part of a name", {"q": NAME_B[:6]})]),
     "reports.dashboard": _form_report,
     "reports.export_csv": _form_report,
     "bookings.new": _query_person("person"),
@@ -638,7 +642,6 @@ FORMS: dict[str, Callable[..., Scope]] = {
 
 # --- What a role must never read, on any page, fragment, CSV or feed -------------------------------
 
-NAME_A, NAME_B, NAME_P = "Bianchi", "Forestieri", "Riservati"  # person_a, person_b (Ala Milano), person_p (protected)
 
 
 def never_shown(role, endpoint: str, access: str | None) -> list[str]:
@@ -649,7 +652,7 @@ def never_shown(role, endpoint: str, access: str | None) -> list[str]:
         texts = [PROTECTED_NOTE]
         if endpoint not in ("notes.breakglass", "notes.download"):
             texts += [SECRET, OTHER_NOTE, COLLEAGUE_DRAFT]
-        if access != "privacy.manage":
+        if access != "privacy.manage" or endpoint == "privacy.index":  # the controller's search: exact code only
             texts.append(NAME_P)
         return texts
     if role == COORD:
