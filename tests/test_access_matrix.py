@@ -15,7 +15,7 @@ tests/access_world.py name objects inside their scope (BRIEF, "What each may do"
 
 Every request is sent twice, as a full page and as an htmx fragment (`HX-Request: true`), and both
 must be authorised identically. A route whose URL variable has no resolver fails with the name to
-add to RESOLVERS. On this code base: 135 routes × methods, 1,266 cases, 2,532 requests
+add to RESOLVERS. On this code base: 135 routes × methods, 1,267 cases, 2,534 requests
 (about 25 s of CPU on either database; `pytest -rP` prints the count).
 """
 
