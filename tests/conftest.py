@@ -158,7 +158,7 @@ def _estimated_seconds(nodeids) -> float:
     return sum(_seconds_per_test(n.split("::", 1)[0]) for n in nodeids)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: pytest -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile, with the browser package as one unit and the longest units sent first."""
     if config.getvalue("dist") != "loadfile":
