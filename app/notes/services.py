@@ -365,26 +365,47 @@ def record_read(actor, note: Note, *, action: str = "note.read", reason: str | N
 
 
 def reads_of_notes(actor, limit: int = 50) -> list[tuple[AuditEvent, Note]]:
-    """The latest reads and downloads of the notes the actor watches (own, or their organisation's)."""
-    watched = policy.scoped_notes(policy.watched_notes(sa.select(Note), actor), actor).subquery()
-    ids = sa.select(sa.cast(watched.c.id, sa.String))
-    events = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS),
-                                    AuditEvent.object_id.in_(ids))
-        .order_by(AuditEvent.id.desc()).limit(limit)).all()
-    notes = {str(n.id): n for n in db.session.scalars(
-        sa.select(Note).where(Note.id.in_([int(e.object_id) for e in events])))} if events else {}
-    return [(e, notes[e.object_id]) for e in events if e.object_id in notes]
+    """The latest reads and downloads of the notes the actor watches (own, or their organisation's).
+
+    Walks the read events newest first, a batch at a time, and keeps those whose note is watched
+    and readable (checked by primary key): never the whole scope against the whole audit log."""
+    batch_size = 500
+    found: list[tuple[AuditEvent, Note]] = []
+    before = None
+    while len(found) < limit:
+        query = sa.select(AuditEvent).where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS))
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        events = db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(batch_size)).all()
+        if not events:
+            break
+        before = events[-1].id
+        ids = {int(e.object_id) for e in events if e.object_id and e.object_id.isdigit()}
+        notes = {str(n.id): n for n in db.session.scalars(
+            policy.scoped_notes(policy.watched_notes(sa.select(Note), actor), actor).where(Note.id.in_(ids)))} \
+            if ids else {}
+        found.extend((e, notes[e.object_id]) for e in events if e.object_id in notes)
+        if len(events) < batch_size:
+            break
+    return found[:limit]
 
 
 def notes_for(actor, *, limit: int = 200) -> list[Note]:
-    """Notes listed on the actor's notes page, newest session first."""
+    """Notes listed on the actor's notes page, newest session first.
+
+    Two statements: the newest `limit` ids (ids and session starts only), then those notes with
+    their relations, so the eager joins never run over the whole scope."""
     if policy.needs_breakglass(actor):
-        query = policy.scoped_breakglass_notes(sa.select(Note), actor).where(Note.status == NoteStatus.FINAL)
+        ids = policy.scoped_breakglass_notes(sa.select(Note.id), actor).where(Note.status == NoteStatus.FINAL)
     else:
-        query = policy.scoped_notes(sa.select(Note), actor)
-    query = query.join(Appointment, Appointment.id == Note.appointment_id).order_by(Appointment.starts_at.desc())
-    return list(db.session.scalars(query.limit(limit)).unique())
+        ids = policy.scoped_notes(sa.select(Note.id), actor)
+    newest = (ids.join(Appointment, Appointment.id == Note.appointment_id)
+              .order_by(Appointment.starts_at.desc()).limit(limit))
+    newest_ids = list(db.session.scalars(newest))
+    if not newest_ids:
+        return []
+    loaded = {n.id: n for n in db.session.scalars(sa.select(Note).where(Note.id.in_(newest_ids))).unique()}
+    return [loaded[i] for i in newest_ids if i in loaded]
 
 
 def person_final_notes(actor, person_id: int) -> list[Note]:

@@ -533,7 +533,13 @@ class FilterOptions:
 
 
 def filter_options(viewer) -> FilterOptions:
-    """Desks, towns and organisations the viewer may filter on (one query)."""
+    """Desks, towns and organisations the viewer may filter on (one query; cached, app/reports/cache.py)."""
+    from app.reports import cache
+
+    return cache.cached("options", viewer, {}, lambda: _filter_options(viewer))
+
+
+def _filter_options(viewer) -> FilterOptions:
     town = aliased(Organisation)
     partner = aliased(Organisation)
     rows = db.session.execute(
@@ -742,7 +748,13 @@ def report_for(viewer, filters: ReportFilters, *, options: FilterOptions | None 
     Raises Invalid (422) for a bad period and NotFound (404) for a desk, town or organisation
     outside the viewer's scope (app/policy/reports.py::check_report_filters).
     """
+    from app.reports import cache
+
     options = validate_filters(viewer, filters, options)
+    return cache.cached("report", viewer, filters.query_args(), lambda: _compute(viewer, filters, options))
+
+
+def _compute(viewer, filters: ReportFilters, options: FilterOptions) -> Report:
     small = policy.report_suppresses(viewer)
     raw = _counts(viewer, filters)
     parents = [_counts(viewer, p) for p in _parents(filters)] if small else []
