@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.desks import bp, feeds
 from app.desks import services as desk_services
+from app.domain import numbers
 from app.extensions import db, limiter
 from app.models import Desk, FeedScope, Organisation, OrganisationKind
 from app.models.base import utcnow
@@ -64,7 +65,7 @@ def feeds_admin():
 def _target_from_form() -> tuple[str, int]:
     """(scope, id) named by the form; 404 when the desk or town does not exist."""
     scope = request.form.get("scope", "")
-    target_id = request.form.get("target_id", type=int)
+    target_id = numbers.int_or_none(request.form.get("target_id"))
     if scope == FeedScope.DESK:
         exists = target_id is not None and db.session.get(Desk, target_id) is not None
     elif scope == FeedScope.MUNICIPALITY:

@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.desks.services import Weekly
+from app.domain import numbers
 from app.domain.errors import Invalid
 from app.formatting import weekday_name
 from app.models import ABSENCE_KINDS, DESK_SERVICES
@@ -29,8 +30,16 @@ from app.models import ABSENCE_KINDS, DESK_SERVICES
 GRID_ROWS = 3
 
 
+def _coerce_id(value) -> int:
+    """A submitted id; garbage and numbers beyond 32 bits are refused (WTForms shows "invalid choice")."""
+    number = numbers.int_or_none(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
 def _coerce_int_or_none(value):
-    return int(value) if value not in (None, "", "None") else None
+    return _coerce_id(value) if value not in (None, "", "None") else None
 
 
 class DeskForm(FlaskForm):
@@ -55,8 +64,8 @@ class DeskForm(FlaskForm):
     min_notice_minutes = IntegerField(_l("Preavviso minimo (minuti)"), default=120,
                                       validators=[Optional(), NumberRange(min=0, max=20160)])
     services = SelectMultipleField(_l("Servizi offerti"), choices=[], validate_choice=False)
-    operator_ids = SelectMultipleField(_l("Operatori"), coerce=int, choices=[], validate_choice=False)
-    tutor_ids = SelectMultipleField(_l("Tutor"), coerce=int, choices=[], validate_choice=False)
+    operator_ids = SelectMultipleField(_l("Operatori"), coerce=_coerce_id, choices=[], validate_choice=False)
+    tutor_ids = SelectMultipleField(_l("Tutor"), coerce=_coerce_id, choices=[], validate_choice=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,7 +79,7 @@ class ScheduleForm(FlaskForm):
                        default=_l("Orario"))
     valid_from = DateField(_l("Valido dal"), validators=[DataRequired()])
     valid_to = DateField(_l("Valido fino al (facoltativo)"), validators=[Optional()])
-    desk_ids = SelectMultipleField(_l("Sportelli"), coerce=int, choices=[], validate_choice=False)
+    desk_ids = SelectMultipleField(_l("Sportelli"), coerce=_coerce_id, choices=[], validate_choice=False)
 
 
 class ClosureForm(FlaskForm):
@@ -80,7 +89,7 @@ class ClosureForm(FlaskForm):
                                                ("municipality", _l("Tutti gli sportelli di un comune")),
                                                ("all", _l("Tutti gli sportelli della rete"))], default="desk",
                         validate_choice=False)
-    desk_ids = SelectMultipleField(_l("Sportelli"), coerce=int, choices=[], validate_choice=False)
+    desk_ids = SelectMultipleField(_l("Sportelli"), coerce=_coerce_id, choices=[], validate_choice=False)
     municipality_id = SelectField(_l("Comune"), coerce=_coerce_int_or_none, choices=[], validate_choice=False)
     start_day = DateField(_l("Dal giorno"), validators=[DataRequired()])
     end_day = DateField(_l("Al giorno (facoltativo)"), validators=[Optional()])

@@ -38,6 +38,10 @@ def test_huge_numbers_in_filters_ids_and_revisions_are_refused_cleanly(app, worl
         (operator, "GET", "/richieste", {"sportello": HUGE, "comune": HUGE}),
         (operator, "GET", "/richieste", {"assegnate": HUGE}),  # only on PostgreSQL (a cast to integer)
         (operator, "GET", "/richieste", {"assegnate": "²"}),  # a digit for str.isdigit, not for int()
+        (admin, "POST", f"/orari/gestione/{world.desk.id}", {"name": "Sportello", "operator_ids": HUGE,
+                                                            "tutor_ids": HUGE, "municipality_id": HUGE}),
+        (admin, "POST", "/orari/applica", {"desk_ids": HUGE}),
+        (admin, "POST", "/orari/feed/rinnova", {"scope": "desk", "target_id": "2147483648"}),  # PostgreSQL
         (operator, "GET", f"/richieste/{world.ticket.id}/prenota", {"person": HUGE, "desk": HUGE}),
         (operator, "POST", "/richieste/assegna", {"ticket_ids": HUGE, "assignee": HUGE}),
         (operator, "POST", "/richieste/nuova", {"town": HUGE, "desk": HUGE, "age": HUGE, "first_name": "Anna"}),
@@ -72,3 +76,18 @@ def test_a_nul_byte_in_a_person_search_is_ignored(app, world):
         response = client.get(path, query_string={"q": "Bian\x00chi"})
         assert response.status_code == 200, path
     assert world.person.code in client.get("/giovani", query_string={"q": "\x00Bianchi"}).get_data(as_text=True)
+
+
+def test_nul_bytes_never_reach_a_query(app, world):
+    """The request drops NUL bytes from every query and form value (app.security.HubRequest): on
+    PostgreSQL a NUL in the sign-in e-mail, the reset form or the users search answered 500."""
+    anonymous = app.test_client()
+    email = world.users["operator"].email
+    assert anonymous.post("/login", data={"email": "x\x00@y.it", "password": "p"}).status_code == 422
+    assert anonymous.post("/password/reset", data={"email": email + "\x00"}).status_code in (302, 303)
+    signed_in = login(anonymous, email[:3] + "\x00" + email[3:])
+    assert signed_in.status_code == 303  # the address without its NUL is the operator's
+    admin = app.test_client()
+    assert login(admin, world.users["admin"].email).status_code == 303
+    page = admin.get("/admin/utenti", query_string={"q": "oper\x00ator"})
+    assert page.status_code == 200 and world.users["operator"].full_name in page.get_data(as_text=True)
