@@ -172,6 +172,10 @@ class Tutor(Session):
             else:
                 self.revisions[appointment] = int(saved.group(1))
 
+    @task(1)
+    def notes_list(self) -> None:
+        self.client.get("/note", name="notes list")
+
     @task(2)
     def pdf(self) -> None:
         if self.account["pdf_notes"]:

@@ -481,13 +481,21 @@ def _waiting(viewer, f: ReportFilters) -> tuple[int, float | None, float | None]
     # grouping to the requests of the period and before.
     scope = [policy.report_appointment_scope(viewer), *_filter_conditions(f),
              Appointment.status != Status.CANCELLED, Appointment.starts_at < hi]
+    # Only requests with an appointment in the period can have their first one in it: the tickets and
+    # the young people are taken from the period's appointments (index on starts_at), not from all years.
+    in_period = sa.select(Appointment.id).where(Appointment.starts_at >= lo, Appointment.starts_at < hi,
+                                                Appointment.status != Status.CANCELLED)
+    period_tickets = sa.select(ticket_appointments.c.ticket_id).where(
+        ticket_appointments.c.appointment_id.in_(in_period))
+    period_people = sa.select(Appointment.young_person_id).where(
+        Appointment.starts_at >= lo, Appointment.starts_at < hi, Appointment.status != Status.CANCELLED)
     from_tickets = (
         sa.select(Ticket.received_at.label("asked"), sa.func.min(Appointment.starts_at).label("first"))
         .select_from(Ticket)
         .join(ticket_appointments, ticket_appointments.c.ticket_id == Ticket.id)
         .join(Appointment, Appointment.id == ticket_appointments.c.appointment_id)
         .join(Desk, Desk.id == Appointment.desk_id)
-        .where(*scope)
+        .where(Ticket.id.in_(period_tickets), *scope)
         .group_by(Ticket.id, Ticket.received_at)
     )
     from_waiting = (
@@ -498,7 +506,7 @@ def _waiting(viewer, f: ReportFilters) -> tuple[int, float | None, float | None]
                                    Appointment.service == WaitingEntry.service,
                                    Appointment.created_at >= WaitingEntry.created_at))
         .join(Desk, Desk.id == Appointment.desk_id)
-        .where(WaitingEntry.status == "booked", *scope)
+        .where(WaitingEntry.status == "booked", WaitingEntry.young_person_id.in_(period_people), *scope)
         .group_by(WaitingEntry.id, WaitingEntry.created_at)
     )
     requests = sa.union_all(from_tickets, from_waiting).subquery("requests")
