@@ -222,7 +222,10 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
 def organisation_edit(organisation_id: int | None):
     """Create a partner, or edit one."""
     organisation = get_organisation_or_404(organisation_id, current_user) if organisation_id else None
-    form = OrganisationForm(formdata=request.form if request.method == "POST" else None, obj=organisation)
+    # A POST is read from what was sent only: a missing field is empty (and refused), never the stored value,
+    # and a missing "active" box cannot quietly deactivate the partner behind an empty request.
+    posted = request.method == "POST"
+    form = OrganisationForm(formdata=request.form if posted else None, obj=None if posted else organisation)
     form.set_choices(organisation_kind_label)
     status = 200
     if form.validate_on_submit():

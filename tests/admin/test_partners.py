@@ -127,3 +127,13 @@ def test_coordinator_sees_own_partner_only_and_cannot_edit(client, login_as, net
 def test_unknown_partner_is_404(client, login_as):
     login_as("admin")
     assert client.get("/admin/partner/424242").status_code == 404
+
+
+def test_an_empty_post_changes_nothing_and_never_deactivates(client, login_as, network):
+    login_as("admin")
+    segrate = network["Segrate"]
+    response = client.post(f"/admin/partner/{segrate.id}", data={})
+    assert response.status_code == 422
+    assert "Inserisci il nome del partner." in response.get_data(as_text=True)
+    db.session.refresh(segrate)
+    assert segrate.active is True and segrate.name == "Comune di Segrate"
