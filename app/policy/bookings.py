@@ -90,7 +90,7 @@ def agenda_is_personal(user) -> bool:
 
 
 def agenda_desks(query: sa.Select, user) -> sa.Select:
-    """Desks offered as a filter of the agenda (and whose day sheet the user may print)."""
+    """Desks offered as a filter of the agenda (tutors: where they have appointments; the day sheet is for desk staff)."""
     from app.models import Appointment, Desk
 
     if user.role == TUTOR:
