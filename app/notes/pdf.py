@@ -111,6 +111,10 @@ class ZygoteUnavailable(Exception):
     """The warm renderer could not be started, died, or stopped answering."""
 
 
+class ZygoteStuck(ZygoteUnavailable):
+    """No answer within the time limit (plus a grace period): the zygote is killed."""
+
+
 class Zygote:
     """One warm renderer (`render_worker.py --serve`) owned by the process that started it."""
 
@@ -154,13 +158,15 @@ class Zygote:
 
     def _receive(self, timeout: float) -> tuple[int, bytes]:
         fd, deadline = self.process.stdout.fileno(), time.monotonic() + timeout
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
 
         def read(size: int) -> bytes:
             chunks = []
             while size:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                    raise ZygoteUnavailable("no answer in time")
+                if remaining <= 0 or not poller.poll(max(1, int(remaining * 1000))):
+                    raise ZygoteStuck("no answer in time")
                 chunk = os.read(fd, min(size, 1 << 20))
                 if not chunk:
                     raise ZygoteUnavailable("closed")
@@ -222,15 +228,25 @@ atexit.register(shutdown_zygote)
 
 
 def _warm_html() -> str:
-    """A tiny document that loads every font and the page-counter machinery once, in the zygote."""
+    """A small document with the PDF templates' features (fonts, margin boxes, page counters, flex, tables)."""
     faces = "".join(f'@font-face {{ font-family: "{f["family"]}"; font-weight: {f["weight"]}; font-style: '
                     f'{f["style"]}; src: url("{f["url"]}") format("woff2"); }}' for f in font_faces())
-    return ('<!doctype html><html lang="it"><head><meta charset="utf-8"><title>Avvio</title><style>' + faces +
-            '@page { size: A4; margin: 2cm; @bottom-right { content: "Pagina " counter(page) " di " '
-            'counter(pages); } } body { font-family: "Titillium Web", sans-serif; } h1 { font-weight: 700; } '
-            'th { font-weight: 600; }</style></head><body><h1>Avvio</h1><p>Città, <em>attività</em> è pronta.</p>'
-            '<table><caption>Prova</caption><tr><th scope="col">Voce</th></tr><tr><td>1</td></tr></table>'
-            '</body></html>')
+    return ('<!doctype html><html lang="it"><head><meta charset="utf-8"><title>Avvio</title>'
+            '<meta name="author" content="Hub dei Talenti"><style>' + faces +
+            '@page { size: A4; margin: 22mm 20mm; font-family: "Titillium Web", "DejaVu Sans", sans-serif; '
+            '@top-left { content: string(office); font-size: 7.5pt; } '
+            '@bottom-left { content: "Impronta\\A Generato"; white-space: pre; font-size: 6.5pt; } '
+            '@bottom-right { content: "Pagina " counter(page) " di " counter(pages); font-size: 8pt; } } '
+            '@page :first { @top-left { content: none; } } '
+            'html { font-family: "Titillium Web", "DejaVu Sans", sans-serif; font-size: 10pt; line-height: 1.4; } '
+            '.head { display: flex; justify-content: space-between; border-bottom: 2pt solid #0066cc; } '
+            '.office { string-set: office content(); font-weight: 700; } h1 { font-weight: 700; } '
+            'table { width: 100%; border-collapse: collapse; } th { font-weight: 600; background: #f2f7fc; '
+            'border: 0.5pt solid #d9dadb; } td { border-bottom: 0.5pt solid #d9dadb; } .text { overflow-wrap: '
+            'anywhere; } em { font-style: italic; } p { orphans: 3; widows: 3; }</style></head><body>'
+            '<header class="head"><p class="office">Avvio</p><p>Città <strong>attività</strong></p></header>'
+            '<h1>Prova</h1><table><caption>Prova</caption><tr><th scope="row">Voce</th><td>1</td></tr></table>'
+            '<p class="text">Perché è già così? <em>Sì, è pronta</em> — «citazione» € 1.</p></body></html>')
 
 
 def _current_zygote(static: Path, memory_mb: int, variant: str) -> Zygote | None:
@@ -273,7 +289,7 @@ def _render_in_zygote(header: dict, payload: bytes, timeout: float) -> tuple[int
                 current_app.logger.warning("PDF renderer %s lost (%s)%s", zygote.pid, error,
                                            ", starting another" if attempt == 0 else "")
                 _zygote = None
-                if str(error) == "no answer in time":
+                if isinstance(error, ZygoteStuck):
                     return TIMED_OUT, b"zygote stuck"
         return None
     finally:
