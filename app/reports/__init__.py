@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__, cli_group=None)
 
-from app.reports import quarterly_routes, routes  # noqa: E402,F401
+from app.reports import cli, quarterly_routes, routes  # noqa: E402,F401

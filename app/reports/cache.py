@@ -18,7 +18,9 @@ import logging
 import pickle
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import current_app
 
@@ -59,6 +61,28 @@ class MemoryStore:
 
 memory = MemoryStore()
 _redis_clients: dict[str, object] = {}
+# Set by `refreshing()` (flask reports-warm): compute even when an entry exists, store for these seconds.
+_refresh_seconds: ContextVar[int | None] = ContextVar("reports_cache_refresh", default=None)
+
+
+@contextmanager
+def refreshing(seconds: int) -> Iterator[None]:
+    """Within the block, `cached()` recomputes every value and stores it for `seconds` (the warmer)."""
+    token = _refresh_seconds.set(seconds)
+    try:
+        yield
+    finally:
+        _refresh_seconds.reset(token)
+
+
+def seconds() -> int:
+    """The TTL of a cached report (REPORTS_CACHE_SECONDS; 0 = off)."""
+    return _seconds()
+
+
+def shared() -> bool:
+    """True when the cache is shared by every process (Redis), so a separate process can warm it."""
+    return _redis() is not None
 
 
 def _seconds() -> int:
@@ -91,24 +115,26 @@ def scope_key(viewer) -> str:
 
 def cached(kind: str, viewer, parts: dict[str, str], compute: Callable[[], object]):
     """`compute()`, or the value computed for the same scope, parts and data within the TTL."""
-    seconds = _seconds()
+    refresh = _refresh_seconds.get()
+    seconds = refresh if refresh is not None else _seconds()
     if seconds <= 0:
         return compute()
     raw = "|".join([kind, scope_key(viewer), *(f"{k}={parts[k]}" for k in sorted(parts))])
     key = "hub:reports:" + hashlib.sha256(raw.encode()).hexdigest()
     client = _redis()
     if client is None:
-        value = memory.get(key)
+        value = None if refresh is not None else memory.get(key)
         if value is None:
             value = compute()
             memory.set(key, value, seconds)
         return value
-    try:
-        stored = client.get(key)
-        if stored is not None:
-            return pickle.loads(stored)  # noqa: S301 - written below by the app itself
-    except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
-        log.warning("reports cache: Redis read failed", exc_info=True)
+    if refresh is None:
+        try:
+            stored = client.get(key)
+            if stored is not None:
+                return pickle.loads(stored)  # noqa: S301 - written below by the app itself
+        except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
+            log.warning("reports cache: Redis read failed", exc_info=True)
     value = compute()
     try:
         client.setex(key, seconds, pickle.dumps(value))
