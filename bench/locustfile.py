@@ -15,6 +15,7 @@ import json
 import os
 import random
 import re
+from datetime import UTC, datetime, timedelta
 
 import gevent
 import pyotp
@@ -194,6 +195,16 @@ class Reader(Session):
     def dashboard(self) -> None:
         if FIXTURE.get("dashboard"):
             self.client.get(FIXTURE["dashboard"], name="monitoring dashboard")
+
+    @task(1)
+    def dashboard_custom(self) -> None:
+        """A period nobody asked for yet (random start and end day): not warmed, computed on demand."""
+        if FIXTURE.get("dashboard"):
+            today = datetime.now(UTC).date()
+            start = today - timedelta(days=random.randint(200, 330))
+            end = today - timedelta(days=random.randint(0, 60))
+            self.client.get(f"{FIXTURE['dashboard']}?dal={start.isoformat()}&al={end.isoformat()}",
+                            name="monitoring dashboard (custom filter, cold)")
 
     @task(1)
     def export(self) -> None:

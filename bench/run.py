@@ -44,6 +44,9 @@ RESULTS = ROOT / "bench" / "results.json"
 HISTORY = ROOT / "docs" / "benchmarks.md"
 WORK = ROOT / "instance" / "bench"  # fixtures, locust CSVs, each database's PDF archive (git-ignored)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
+# Redis like production (the report cache shared by the gunicorn workers); one database index of its own,
+# flushed at the start of each scale. BENCH_REDIS_URL="" runs without Redis (per-process cache, not warmed).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
 SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
 GENERATOR_VERSION = 1  # bump when app/ops/benchdata.py changes what it writes
@@ -53,6 +56,8 @@ FRAGMENTS = ("slot picker (fragment)", "helpdesk queue search (fragment)", "peop
 EXPORTS = ("monitoring CSV export",)
 # Milliseconds in the issue, for orientation only: the ratios are the bar.
 ABSOLUTE = {"booking POST": 150, "monitoring dashboard": 500}
+# The dashboard with a filter nobody asked for yet: computed on demand, never warmed (reported, honest).
+COLD = "monitoring dashboard (custom filter, cold)"
 
 
 def db_name(scale: float) -> str:
@@ -65,7 +70,7 @@ def app_env(database: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": f"{SERVER}/{database}", "HUB_ENV": "development",
             "SECRET_KEY": SECRET_KEY, "HUB_INSTANCE_DIR": str(WORK / database), "HUB_DEMO": "0",
             "FLASK_APP": "wsgi", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "MAIL_SERVER": "",
-            "MAIL_BACKGROUND_DELIVERY": "0", "PYTHONPATH": str(ROOT)}
+            "MAIL_BACKGROUND_DELIVERY": "0", "PYTHONPATH": str(ROOT), "REDIS_URL": REDIS_URL}
 
 
 def log(message: str) -> None:
@@ -307,6 +312,22 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
     raise RuntimeError("gunicorn did not answer /healthz in time")
 
 
+def warm_reports(database: str) -> dict:
+    """Flush the bench's Redis index, then `flask reports-warm` as cron would before the load; its output and time."""
+    if not REDIS_URL:
+        return {"redis": False}
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    started = time.perf_counter()
+    done = subprocess.run([BIN / "flask", "reports-warm"], cwd=ROOT, env=app_env(database), check=True,
+                          capture_output=True, text=True)
+    seconds = round(time.perf_counter() - started, 1)
+    output = done.stdout.strip()
+    log(f"{database}: {output} (command {seconds} s)")
+    return {"redis": True, "output": output, "seconds": seconds}
+
+
 def run_load(database: str, fixture: Path, users: int, duration: int, workers: int) -> dict:
     """gunicorn + locust; returns {route: {count, failures, p50, p95}} from locust's CSV."""
     env = app_env(database)
@@ -343,6 +364,8 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
         for row in csv.DictReader(handle):
             if row["Name"] in ("Aggregated", "sign-in", "note editor") or not row["Name"]:
                 continue
+            if row["Request Count"] == "0":  # a rare task not drawn in a short run: no percentiles ("N/A")
+                continue
             routes[row["Name"]] = {"count": int(row["Request Count"]), "failures": int(row["Failure Count"]),
                                    "p50": float(row["50%"]), "p95": float(row["95%"])}
     with open(f"{prefix}_failures.csv", newline="", encoding="utf-8") as handle:
@@ -357,6 +380,8 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
 def kind_of(route: str) -> str:
     if route == FLOOR:
         return "floor"
+    if route == COLD:
+        return "cold"  # reported, no target: a report nobody asked for yet costs what the data costs
     return "fragment" if route in FRAGMENTS else "export" if route in EXPORTS else "page"
 
 
@@ -387,9 +412,10 @@ def report(results: dict, scales: list[float]) -> list[str]:
         target = 4 if kind == "fragment" else 8 if kind in ("page", "export") else None
         growth = ratio(p95, p95_small)
         if vs_floor is not None:
-            ratios["route_vs_floor"][route] = {"ratio": vs_floor, "target": target, "met": vs_floor <= target}
+            ratios["route_vs_floor"][route] = {"ratio": vs_floor, "target": target,
+                                               "met": None if target is None else vs_floor <= target}
         if growth is not None and len(scales) > 1:
-            limit = None if kind in ("export", "floor") else 1.5  # the floor is the reference, exports grow
+            limit = None if kind in ("export", "floor", "cold") else 1.5  # the floor is the reference, exports grow
             ratios["growth"][route] = {"ratio": growth, "target": limit,
                                        "met": None if limit is None else growth <= limit}
         lines.append(f"{route[:44]:<44}{kind:>9}{cells}{(vs_floor or 0):>10.2f}{(target or 0):>7}"
@@ -423,12 +449,13 @@ def report(results: dict, scales: list[float]) -> list[str]:
 
 def history_line(results: dict) -> str:
     ratios = results["ratios"]
-    worst = max(ratios["route_vs_floor"].items(), key=lambda kv: kv[1]["ratio"] / kv[1]["target"],
+    worst = max(((r, v) for r, v in ratios["route_vs_floor"].items() if v["target"]),
+                key=lambda kv: kv[1]["ratio"] / kv[1]["target"],
                 default=("-", {"ratio": None, "target": None}))
     growth = [(r, v["ratio"]) for r, v in ratios["growth"].items() if v["target"]]
     worst_growth = max(growth, key=lambda kv: kv[1]) if growth else ("-", 0)
     big = next(iter(results["scales"].values()))
-    missed = [r for r, v in ratios["route_vs_floor"].items() if not v["met"]]
+    missed = [r for r, v in ratios["route_vs_floor"].items() if v["met"] is False]
     missed += [f"growth {r}" for r, v in ratios["growth"].items() if v["met"] is False]
     missed += [k for k in ("pdf_download_vs_bare", "first_render_vs_bare") if not ratios[k]["met"]]
     return (f"- {results['date']} · {results['cores']} cores (load average {results['load_average']}) · "
@@ -472,9 +499,10 @@ def main() -> None:
         measured = json.loads(out.read_text())
         fixture = WORK / f"fixture-{name}.json"
         fixture.write_text(json.dumps(measured.pop("fixture")))
+        warmed = warm_reports(name)
         load = run_load(name, fixture, args.users, args.duration, args.workers)
         results["scales"][name] = {"scale": scale, "database": database, "size": database_size(name),
-                                   "inprocess": measured, "load": load}
+                                   "inprocess": measured, "reports_warm": warmed, "load": load}
     results["errors"] = sum(r["failures"] for s in results["scales"].values() for r in s["load"]["routes"].values())
     lines = report(results, scales)
     print("\n".join(lines))
