@@ -210,3 +210,25 @@ def in_request(app):
     """A request context (the report's labels are translated for the request's language)."""
     with app.test_request_context("/monitoraggio"):
         yield
+
+
+class Clock:
+    """A clock the test moves by hand (the cache's TTL without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(app, monkeypatch):
+    """The report cache on (300 s, in process) with a hand-moved clock."""
+    from app.reports import cache
+
+    app.config["REPORTS_CACHE_SECONDS"] = 300
+    app.config["REDIS_URL"] = ""
+    ticking = Clock()
+    monkeypatch.setattr(cache, "memory", cache.MemoryStore(clock=ticking))
+    return ticking

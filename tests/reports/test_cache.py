@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from app.extensions import db
 from app.models.appointment import Status
 from app.reports import cache, indicators
 from tests.reports.conftest import Q1, staff
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(app, monkeypatch):
-    app.config["REPORTS_CACHE_SECONDS"] = 300
-    app.config["REDIS_URL"] = ""
-    ticking = Clock()
-    monkeypatch.setattr(cache, "memory", cache.MemoryStore(clock=ticking))
-    return ticking
 
 
 def test_a_report_is_kept_for_its_ttl_then_computed_again(world, in_request, clock):

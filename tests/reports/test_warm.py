@@ -14,23 +14,6 @@ from tests.reports.conftest import staff
 ROLES = ("admin", "observer", "coordinator", "municipal_contact", "operator", "tutor")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(app, monkeypatch):
-    app.config["REPORTS_CACHE_SECONDS"] = 300
-    app.config["REDIS_URL"] = ""
-    ticking = Clock()
-    monkeypatch.setattr(cache, "memory", cache.MemoryStore(clock=ticking))
-    return ticking
-
-
 @pytest.fixture
 def counted(monkeypatch):
     """Counts the real computations of reports and filter options."""
