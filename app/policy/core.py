@@ -149,26 +149,23 @@ def enforce_declared_access():
     if access == PUBLIC:
         return None
     if not current_user.is_authenticated:
-        login_url = url_for("auth.login", next=_safe_next_target())
-        if _is_htmx():
-            response = current_app.response_class(status=401)
-            response.headers["HX-Redirect"] = login_url
-            return response
-        if request.method != "GET":
-            abort(401)
-        return redirect(login_url)
+        return _send_to(url_for("auth.login", next=_safe_next_target()))
     if _must_enrol_first():
-        enrol_url = url_for("auth.two_factor_setup")
-        if _is_htmx():
-            response = current_app.response_class(status=401)
-            response.headers["HX-Redirect"] = enrol_url
-            return response
-        if request.method != "GET":
-            abort(401)
-        return redirect(enrol_url)
+        return _send_to(url_for("auth.two_factor_setup"))
     if not has_permission(current_user, access):
         abort(403)
     return None
+
+
+def _send_to(url: str):
+    """Not here yet (sign-in, enrolment): htmx gets 401 + HX-Redirect, a page a redirect, other methods 401."""
+    if _is_htmx():
+        response = current_app.response_class(status=401)
+        response.headers["HX-Redirect"] = url
+        return response
+    if request.method != "GET":
+        abort(401)
+    return redirect(url)
 
 
 def _must_enrol_first() -> bool:
