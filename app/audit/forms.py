@@ -7,14 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
+from app.domain import numbers
+
 
 def int_or_none(value) -> int | None:
-    """Coerce a submitted id; garbage becomes None (no filter)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
+    """Coerce a submitted id; garbage, zero and negatives become None (no filter)."""
+    number = numbers.int_or_none(value)
+    return number if number is not None and number > 0 else None
 
 
 class AuditFilterForm(FlaskForm):

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import audit
+from app.domain import numbers
 from app.domain.errors import Invalid, NotFound
 from app.htmx import page_or_fragment
 from app.policy import can_download_quarterly, requires
@@ -24,9 +25,10 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    number = numbers.int_or_none(raw)  # the shared bounded parser: "²" passes isdigit() but not int()
+    if number is None or number < 0:  # as before: only digits (a sign is refused)
         abort(404)
-    return int(raw)
+    return number
 
 
 def _date_arg(name: str, fallback: date) -> date:
