@@ -83,8 +83,8 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def _fingerprint(user: User) -> str:
-    """Changes whenever the password does, so a reset link works once."""
+def password_fingerprint(user: User) -> str:
+    """Changes whenever the password does: a reset link works once, a pending sign-in dies with a new password."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
@@ -101,7 +101,7 @@ def _max_age(purpose: str) -> int:
 
 def make_reset_token(user: User, purpose: str = RESET) -> str:
     """A signed one-time token bound to the current password hash."""
-    return _serializer().dumps({"u": user.id, "f": _fingerprint(user), "p": purpose})
+    return _serializer().dumps({"u": user.id, "f": password_fingerprint(user), "p": purpose})
 
 
 def account_link(user: User, purpose: str = RESET) -> str:
@@ -153,7 +153,7 @@ def read_account_token(token: str) -> tuple[User, str] | None:
     if purpose not in (RESET, INVITE) or (utcnow() - signed_at).total_seconds() > _max_age(purpose):
         return None
     user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
-    if user is None or not user.is_active or data.get("f") != _fingerprint(user):
+    if user is None or not user.is_active or data.get("f") != password_fingerprint(user):
         return None
     return user, purpose
 

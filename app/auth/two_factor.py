@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from app import audit, mail
+from app.auth.services import password_fingerprint
 from app.auth.sessions import revoke_all_sessions
 from app.domain.errors import Conflict, Invalid
 from app.extensions import db
@@ -354,13 +355,9 @@ def enrol_with_secret(user: User, secret: str) -> UserFactor:
 
 # --- The sign-in waiting for its code ---------------------------------------------------------
 
-def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def begin_pending(user: User, account_key: str, email_pseudonym: str, next_url: str) -> None:
     """Remember, in the signed session cookie, a sign-in whose password was right."""
-    session[PENDING_KEY] = {"u": user.id, "t": int(time.time()), "f": _fingerprint(user),
+    session[PENDING_KEY] = {"u": user.id, "t": int(time.time()), "f": password_fingerprint(user),
                             "k": account_key, "e": email_pseudonym, "n": next_url or ""}
 
 
@@ -379,7 +376,7 @@ def pending_user() -> tuple[User, dict] | None:
     if not 0 <= age <= current_app.config["SECOND_FACTOR_PENDING_MINUTES"] * 60:
         return None
     user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
-    if user is None or not user.is_active or data.get("f") != _fingerprint(user):
+    if user is None or not user.is_active or data.get("f") != password_fingerprint(user):
         return None
     return user, data
 

@@ -110,12 +110,12 @@ def test_forged_reset_token_is_refused(app, client, make_user, forge):
     genuine = services.make_reset_token(user)
     if forge == "other-key":
         token = URLSafeTimedSerializer("another-secret", salt="password-reset").dumps(
-            {"u": user.id, "f": services._fingerprint(user), "p": "reset"})
+            {"u": user.id, "f": services.password_fingerprint(user), "p": "reset"})
     elif forge == "tampered":
         token = genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB")
     elif forge == "purpose":
         token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="password-reset").dumps(
-            {"u": user.id, "f": services._fingerprint(user), "p": "forever"})
+            {"u": user.id, "f": services.password_fingerprint(user), "p": "forever"})
     else:
         token = "not-a-token"
     assert client.get(f"/password/reset/{token}").status_code == 404
