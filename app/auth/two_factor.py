@@ -221,13 +221,18 @@ def _clean_code(code: str | None) -> str:
     return "".join((code or "").split())[:64]
 
 
+def _looks_like_totp(cleaned: str) -> bool:
+    """Six ASCII digits ("²" passes isdigit(), and compare_digest refuses non-ASCII text)."""
+    return cleaned.isascii() and cleaned.isdigit() and len(cleaned) == DIGITS
+
+
 def verify(user: User, code: str | None, *, allow_recovery: bool = True) -> str | None:
     """Check a code of a confirmed factor: "totp" or "recovery" when accepted (the caller commits)."""
     factor = factor_of(user.id)
     if factor is None or factor.confirmed_at is None:
         return None
     cleaned = _clean_code(code)
-    if cleaned.isdigit() and len(cleaned) == DIGITS:
+    if _looks_like_totp(cleaned):
         return "totp" if _accept_totp(factor, cleaned) else None
     if allow_recovery and _use_recovery_code(user, cleaned):
         audit.record("auth.recovery_code_used", actor=user, object_type="user", object_id=user.id,
@@ -279,7 +284,7 @@ def confirm_enrolment(user: User, code: str | None) -> list[str]:
     if factor is None or factor.confirmed_at is not None:
         raise Conflict(_("Non c'è una configurazione in corso: ricarica la pagina."))
     cleaned = _clean_code(code)
-    if not (cleaned.isdigit() and len(cleaned) == DIGITS) or not _accept_totp(factor, cleaned):
+    if not _looks_like_totp(cleaned) or not _accept_totp(factor, cleaned):
         db.session.rollback()
         raise Invalid(_("Il codice non è corretto. Controlla che l'orologio del telefono sia esatto e "
                         "inserisci il codice a 6 cifre che l'app mostra ora."), field="code")

@@ -302,3 +302,12 @@ def test_secrets_are_encrypted_and_an_unknown_key_cannot_read_them(app):
     assert two_factor.decrypt_secret(token) == TEST_TOTP_SECRET
     app.config["TOTP_ENCRYPTION_KEY"] = "una-chiave-diversa"
     assert two_factor.decrypt_secret(token) is None
+
+
+def test_a_code_of_non_ascii_digits_is_just_wrong(client, make_user):
+    """'²²²²²²' passes str.isdigit(); compared with the real code it must be refused, not crash."""
+    user = make_user("coordinator")
+    _password_step(client, user)
+    response = client.post("/login/codice", data={"code": "²²²²²²"})
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "code").startswith("Codice non valido o già usato.")
