@@ -15,15 +15,11 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
@@ -34,7 +30,7 @@ from app.extensions import db
 from app.models import User
 from tests.bookings.conftest import tomorrow_at
 from tests.bookings.factories import make_desk, make_person
-from tests.conftest import DEMO_PASSWORD
+from tests.ops.procs import HttpClient, free_port, wait_for_port
 
 pytestmark = pytest.mark.concurrency
 
@@ -44,69 +40,10 @@ ROUNDS = int(os.environ.get("HUB_CONCURRENCY_ROUNDS", "20"))  # fewer only for a
 TIMEOUT = 90  # per request; generous because CI machines may be busy
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Client:
-    """One browser: its own cookies and CSRF token, one keep-alive connection per request burst."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.csrf = ""
-
-    def connection(self) -> http.client.HTTPConnection:
-        """A fresh connection (gunicorn sync workers close after each response)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
-        conn.connect()
-        return conn
-
-    def request(self, method: str, path: str, form: dict | None = None, conn=None, htmx: bool = False) \
-            -> tuple[int, str]:
-        """Send one request, keep the cookies; returns (status, body)."""
-        conn = conn or self.connection()
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        if htmx:
-            headers["HX-Request"] = "true"
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["X-CSRFToken"] = self.csrf
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                cookie = SimpleCookie()
-                cookie.load(header)
-                for key, morsel in cookie.items():
-                    self.cookies[key] = morsel.value
-            return response.status, text
-        finally:
-            conn.close()
-
-    def login(self, email: str) -> None:
-        """Sign in through the real form and keep the page's CSRF token."""
-        status, page = self.request("GET", "/login")
-        assert status == 200
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
-            re.search(r'"X-CSRFToken": "([^"]+)"', page)
-        self.csrf = token.group(1)
-        status, _body = self.request("POST", "/login", {"email": email, "password": DEMO_PASSWORD,
-                                                         "csrf_token": self.csrf})
-        assert status == 303, _body[:300]
-        status, page = self.request("GET", "/accessibilita")
-        self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-
-
 @pytest.fixture
 def server(app, database_url):
     """gunicorn -w 4 serving the app on this run's database; always stopped at the end."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUB_ENV": "testing", "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url,
            "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "PYTHONPATH": str(ROOT)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -116,16 +53,11 @@ def server(app, database_url):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.poll() is not None else ""
-                    pytest.fail(f"gunicorn did not start: {output[-2000:]}")
-                time.sleep(0.1)  # polling a port, not timing the test
+        try:
+            wait_for_port(port, process, timeout=30)
+        except (RuntimeError, TimeoutError) as error:
+            output = process.stdout.read().decode() if process.poll() is not None else ""
+            pytest.fail(f"gunicorn did not start ({error}): {output[-2000:]}")
         yield port
     finally:
         process.terminate()
@@ -136,25 +68,26 @@ def server(app, database_url):
             process.wait(timeout=10)
 
 
-def _clients(port: int, operator: User) -> list[Client]:
-    clients = [Client(port) for _ in range(CLIENTS)]
+def _clients(port: int, operator: User) -> list[HttpClient]:
+    clients = [HttpClient(port) for _ in range(CLIENTS)]
     for client in clients:
-        client.login(operator.email)
+        assert client.login(operator.email) == 303
     return clients
 
 
-def _fire(clients: list[Client], forms: list[dict]) -> list[int]:
+def _fire(clients: list[HttpClient], forms: list[dict]) -> list[int]:
     """Send one POST per client at the same instant; returns the status codes."""
     barrier = threading.Barrier(len(clients), timeout=TIMEOUT)
     statuses: list[int | None] = [None] * len(clients)
 
     def run(index: int) -> None:
         client = clients[index]
-        conn = client.connection()
+        conn = client.connection(timeout=TIMEOUT)
         barrier.wait()
         try:
             # The picker posts through htmx: a winner gets 204 + HX-Redirect, a loser 409 and fresh slots.
-            statuses[index], body = client.request("POST", "/appuntamenti", forms[index], conn=conn, htmx=True)
+            statuses[index], body, _headers = client.request("POST", "/appuntamenti", forms[index], conn=conn,
+                                                             htmx=True)
             if statuses[index] not in (204, 303, 409):
                 text = re.sub(r"<[^>]+>|\s+", " ", body)[:300]
                 statuses[index] = f"{statuses[index]}: {text}"

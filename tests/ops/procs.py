@@ -159,10 +159,17 @@ class HttpClient:
         self.cookies: dict[str, str] = {}
         self.csrf = ""
 
-    def request(self, method: str, path: str, form: dict | None = None, *, port: int | None = None,
-                htmx: bool = False, timeout: float = TIMEOUT) -> tuple[int, str, dict]:
-        """Send one request (to `port`, default this client's node); returns (status, body, headers)."""
+    def connection(self, port: int | None = None, timeout: float = TIMEOUT) -> http.client.HTTPConnection:
+        """A connected connection, to open before a burst so every request can leave at the same instant."""
         conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
+        conn.connect()
+        return conn
+
+    def request(self, method: str, path: str, form: dict | None = None, *, port: int | None = None,
+                htmx: bool = False, timeout: float = TIMEOUT, conn: http.client.HTTPConnection | None = None) \
+            -> tuple[int, str, dict]:
+        """Send one request (on `conn`, or to `port`, default this client's node); returns (status, body, headers)."""
+        conn = conn or http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         if htmx:
             headers["HX-Request"] = "true"
