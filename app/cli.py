@@ -154,3 +154,7 @@ SEED_HOOKS.append(seed_notes)
 from app.reports.demo import seed_history  # noqa: E402 - last: it writes history before the bookings demo's
 
 SEED_HOOKS.append(seed_history)
+
+from app.reports.demo import seed_quarterly_report  # noqa: E402 - an issued report for the observer to download
+
+SEED_HOOKS.append(seed_quarterly_report)

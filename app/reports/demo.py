@@ -243,3 +243,34 @@ def _referrals(rng: random.Random, service: str) -> set[str]:
     if roll < 0.19:
         return {"servizi_sociali", "altro"}
     return set()
+
+
+# The last complete quarter's report, written and made final by the Ufficio di Piano, so the
+# observer (Città Metropolitana) has one to download in the demo.
+DEMO_REPORT_TEXTS = {
+    "summary": "Nel trimestre gli sportelli dei sette Comuni sono rimasti aperti secondo gli orari stagionali; "
+               "l'orientamento allo studio resta la richiesta più frequente, seguita dall'ascolto.",
+    "outcome_1": "Colloqui individuali di bilancio delle competenze con i giovani in uscita dalla scuola media.",
+    "outcome_4": "Incontri sui percorsi dopo il diploma, con materiali delle università e degli ITS del territorio.",
+    "outcome_7": "Prese in carico congiunte con i servizi sociali per i casi di maggiore fragilità.",
+    "difficulties": "Meno presenze nelle settimane di chiusura estiva e durante gli esami.",
+    "next_steps": "Aperture serali a Segrate e Pioltello; incontri nelle scuole superiori dei Comuni della rete.",
+}
+
+
+def seed_quarterly_report(orgs: dict[str, Organisation]) -> bool:
+    """An issued report for the last complete quarter (once); True when it was added."""
+    from app.models import QuarterlyReport, ReportStatus
+    from app.models.report import quarter_of, quarter_start
+
+    year, quarter = quarter_of(utcnow().astimezone(ROME).date())
+    last = quarter_start(year, quarter) - timedelta(days=1)
+    year, quarter = quarter_of(last)
+    exists = db.session.scalar(sa.select(QuarterlyReport.id).where(QuarterlyReport.year == year,
+                                                                   QuarterlyReport.quarter == quarter))
+    admin = db.session.scalar(sa.select(User).where(User.email == "admin@hub.test"))
+    if exists is not None or admin is None:
+        return False
+    db.session.add(QuarterlyReport(year=year, quarter=quarter, status=ReportStatus.ISSUED, issued_at=utcnow(),
+                                   updated_by_id=admin.id, **DEMO_REPORT_TEXTS))
+    return True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -27,3 +27,19 @@ def test_history_fills_the_year_before_the_existing_appointments_once(world):
     outcomes = db.session.scalar(sa.select(sa.func.count()).select_from(NoteOutcome))
     assert 0 < finals <= len(attended) and outcomes >= finals
     assert seed_history(world.network) == 0     # idempotent
+
+
+def test_the_demo_has_one_issued_report_of_the_last_complete_quarter(world, make_user):
+    from app.models import QuarterlyReport
+    from app.models.report import quarter_of, quarter_start
+    from app.reports.demo import seed_quarterly_report
+
+    make_user("admin", email="admin@hub.test")
+    assert seed_quarterly_report(world.network) is True
+    db.session.commit()
+    report = db.session.scalars(sa.select(QuarterlyReport)).one()
+    from app.formatting import ROME
+
+    previous = quarter_start(*quarter_of(datetime.now(ROME).date())) - timedelta(days=1)
+    assert (report.year, report.quarter) == quarter_of(previous) and report.is_issued and report.summary
+    assert seed_quarterly_report(world.network) is False  # once
