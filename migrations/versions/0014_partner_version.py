@@ -1,0 +1,21 @@
+"""partners: optimistic version (issue 11) — placeholder: filled in by its owner, deleted if left empty
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-26 12:05:00
+
+"""
+
+# revision identifiers, used by Alembic.
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,21 @@
+"""bookings: indexes for agenda, slot picker, calendar (issue 11) — placeholder: filled in by its owner, deleted if left empty
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-11-26 12:05:00
+
+"""
+
+# revision identifiers, used by Alembic.
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
