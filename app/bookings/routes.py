@@ -73,25 +73,21 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     next_day = None
     if person and service and desk:
         allowed = {t.id: t for t in tutors}
-        # The first days alone usually fill the list; look further only when they do not.
-        windows = [(day, day + timedelta(days=DAYS_SHOWN - 1)),
-                   (day + timedelta(days=DAYS_SHOWN), day + timedelta(days=DAYS_AHEAD - 1))]
-        for window_start, window_end in windows:
-            if len(groups) >= DAYS_SHOWN or next_day is not None:
+        # One window for the whole week ahead: its calendars and busy times are read once (two windows read
+        # them twice), and the day after the shown ones is where "Giorni successivi" starts.
+        slots = services.free_slots(desk, day, day + timedelta(days=DAYS_AHEAD - 1), tutor_id=tutor_id,
+                                    young_person_id=person.id)
+        for slot in slots:
+            if slot.tutor_id not in allowed:
+                continue
+            local_day = slot.start.astimezone(people_services.ROME).date()
+            if local_day not in groups and len(groups) >= DAYS_SHOWN:
+                next_day = local_day
                 break
-            slots = services.free_slots(desk, window_start, window_end, tutor_id=tutor_id,
-                                        young_person_id=person.id)
-            for slot in slots:
-                if slot.tutor_id not in allowed:
-                    continue
-                local_day = slot.start.astimezone(people_services.ROME).date()
-                if local_day not in groups and len(groups) >= DAYS_SHOWN:
-                    next_day = local_day
-                    break
-                items = groups.setdefault(local_day, [])
-                # Across tutors: one button per time, with the first free tutor.
-                if len(items) < SLOTS_PER_DAY and (tutor_id or not items or items[-1][0].start != slot.start):
-                    items.append((slot, allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
+            items = groups.setdefault(local_day, [])
+            # Across tutors: one button per time, with the first free tutor.
+            if len(items) < SLOTS_PER_DAY and (tutor_id or not items or items[-1][0].start != slot.start):
+                items.append((slot, allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
         if next_day is None:
             next_day = day + timedelta(days=DAYS_AHEAD)
     step = 1 if person is None else (2 if not (service and desk) else 3)

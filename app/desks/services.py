@@ -628,44 +628,87 @@ def _engine_schedule(valid_from: date, valid_to: date | None, intervals) -> engi
 
 def patron_day_of(town: Organisation) -> tuple[int, int, str] | None:
     """The town's patron day as the holidays module wants it, or None when not configured."""
-    if town.patron_month is None or town.patron_day is None:
-        return None
-    return (town.patron_month, town.patron_day, town.patron_saint or _("Santo patrono"))
+    return _patron_day(town.patron_month, town.patron_day, town.patron_saint)
+
+
+# The builders' statements, built once (constructing them cost more than running them); values are bound per call.
+_IDS = sa.bindparam("ids", expanding=True)
+_CALENDAR_DESKS = (
+    sa.select(Desk.id, Desk.municipality_id, Desk.rooms, Organisation.patron_month, Organisation.patron_day,
+              Organisation.patron_saint)
+    .join(Organisation, Organisation.id == Desk.municipality_id).where(Desk.id.in_(_IDS))
+)
+_CALENDAR_SCHEDULES = (
+    sa.select(OpeningSchedule.id, OpeningSchedule.desk_id, OpeningSchedule.valid_from, OpeningSchedule.valid_to,
+              ScheduleInterval.weekday, ScheduleInterval.start, ScheduleInterval.end)
+    .outerjoin(ScheduleInterval, ScheduleInterval.schedule_id == OpeningSchedule.id)
+    .where(OpeningSchedule.desk_id.in_(_IDS), OpeningSchedule.valid_from <= sa.bindparam("end"),
+           sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= sa.bindparam("start")))
+    .order_by(OpeningSchedule.valid_from, OpeningSchedule.id, ScheduleInterval.weekday, ScheduleInterval.start)
+)
+_CALENDAR_CLOSURES = (
+    sa.select(Closure.scope, Closure.desk_id, Closure.municipality_id, Closure.starts_at, Closure.ends_at,
+              Closure.reason)
+    .where(Closure.starts_at < sa.bindparam("window_end"), Closure.ends_at > sa.bindparam("window_start"),
+           _closure_applies(_IDS, sa.bindparam("town_ids", expanding=True)))
+    .order_by(Closure.starts_at)
+)
+_CALENDAR_EXTRAS = (
+    sa.select(ExtraOpening.desk_id, ExtraOpening.day, ExtraOpening.start, ExtraOpening.end)
+    .where(ExtraOpening.desk_id.in_(_IDS), ExtraOpening.day >= sa.bindparam("start"),
+           ExtraOpening.day <= sa.bindparam("end"))
+    .order_by(ExtraOpening.day, ExtraOpening.start)
+)
+_TUTOR_AVAILABILITY = (
+    sa.select(TutorAvailability.id, TutorAvailability.tutor_id, TutorAvailability.desk_id,
+              TutorAvailability.valid_from, TutorAvailability.valid_to, AvailabilityInterval.weekday,
+              AvailabilityInterval.start, AvailabilityInterval.end)
+    .join(desk_tutors, sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
+                               desk_tutors.c.user_id == TutorAvailability.tutor_id))
+    .join(User, User.id == TutorAvailability.tutor_id)
+    .outerjoin(AvailabilityInterval, AvailabilityInterval.availability_id == TutorAvailability.id)
+    .where(TutorAvailability.desk_id.in_(_IDS), User.active.is_(True),
+           TutorAvailability.valid_from <= sa.bindparam("end"),
+           sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= sa.bindparam("start")))
+    .order_by(TutorAvailability.tutor_id, TutorAvailability.desk_id, TutorAvailability.valid_from,
+              TutorAvailability.id, AvailabilityInterval.weekday, AvailabilityInterval.start)
+)
+_TUTOR_ABSENCES = (
+    sa.select(TutorAbsence.tutor_id, TutorAbsence.starts_at, TutorAbsence.ends_at)
+    .where(TutorAbsence.tutor_id.in_(sa.bindparam("tutor_ids", expanding=True)),
+           TutorAbsence.starts_at < sa.bindparam("window_end"), TutorAbsence.ends_at > sa.bindparam("window_start"))
+    .order_by(TutorAbsence.starts_at)
+)
 
 
 def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int, engine.DeskCalendar]:
-    """Engine inputs for several desks over the local days start..end, in a fixed number of queries."""
+    """Engine inputs for several desks over the local days start..end, in four queries.
+
+    Plain columns, no ORM objects: the calendars are on every picker and calendar request and
+    building mapped instances (with their selectin loads) cost more than the engine itself.
+    """
     ids = sorted(set(desk_ids))
     if not ids:
         return {}
-    desks = list(db.session.scalars(sa.select(Desk).where(Desk.id.in_(ids)).options(sa.orm.lazyload(Desk.service_rows))))
-    town_ids = sorted({d.municipality_id for d in desks})
-    schedules = db.session.scalars(
-        sa.select(OpeningSchedule)
-        .where(OpeningSchedule.desk_id.in_(ids), OpeningSchedule.valid_from <= end,
-               sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= start))
-        .order_by(OpeningSchedule.valid_from)
-    ).all()
     window_start, window_end = _utc_window(start, end)
-    closures = db.session.scalars(
-        sa.select(Closure)
-        .where(Closure.starts_at < window_end, Closure.ends_at > window_start, _closure_applies(ids, town_ids))
-        .order_by(Closure.starts_at)
-    ).all()
-    extras = db.session.scalars(
-        sa.select(ExtraOpening)
-        .where(ExtraOpening.desk_id.in_(ids), ExtraOpening.day >= start, ExtraOpening.day <= end)
-        .order_by(ExtraOpening.day, ExtraOpening.start)
-    ).all()
+    desks = db.session.execute(_CALENDAR_DESKS, {"ids": ids}).all()
+    town_ids = sorted({d.municipality_id for d in desks})
+    schedule_rows = db.session.execute(_CALENDAR_SCHEDULES, {"ids": ids, "start": start, "end": end}).all()
+    closures = db.session.execute(_CALENDAR_CLOSURES, {"ids": ids, "town_ids": town_ids or [0],
+                                                       "window_start": window_start, "window_end": window_end}).all()
+    extras = db.session.execute(_CALENDAR_EXTRAS, {"ids": ids, "start": start, "end": end}).all()
     by_desk: dict[int, list] = defaultdict(list)
-    for row in schedules:
-        by_desk[row.desk_id].append(_engine_schedule(row.valid_from, row.valid_to, row.intervals))
+    for schedule in _grouped_schedules(schedule_rows):
+        by_desk[schedule[0]].append(schedule[1])
     extra_by_desk: dict[int, list] = defaultdict(list)
     for row in extras:
         extra_by_desk[row.desk_id].append(engine.ExtraOpening(row.day, row.start, row.end))
     language = _interface_language()
-    holidays_by_town = {d.municipality_id: holidays_between(start, end, patron_day_of(d.municipality), language)
-                        for d in desks}
+    holidays_by_town = {
+        d.municipality_id: holidays_between(start, end, _patron_day(d.patron_month, d.patron_day, d.patron_saint),
+                                            language)
+        for d in desks
+    }
     result = {}
     for desk in desks:
         applies = [
@@ -683,6 +726,32 @@ def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int,
             rooms=desk.rooms,
         )
     return result
+
+
+def _grouped_schedules(rows) -> list[tuple[int, engine.Schedule]]:
+    """(desk_id, Schedule) from rows of (id, desk_id, valid_from, valid_to, weekday, start, end), in row order.
+
+    The rows come from a schedule LEFT JOIN its intervals ordered by schedule then interval, so each
+    schedule's intervals are consecutive; a schedule without intervals has one row of NULLs.
+    """
+    result: list[tuple[int, engine.Schedule]] = []
+    current_id, head, intervals = None, None, []
+    for row in rows:
+        if row[0] != current_id:
+            if head is not None:
+                result.append((head[1], engine.Schedule(head[2], head[3], tuple(intervals))))
+            current_id, head, intervals = row[0], row, []
+        if row[4] is not None:
+            intervals.append(engine.WeeklyInterval(row[4], row[5], row[6]))
+    if head is not None:
+        result.append((head[1], engine.Schedule(head[2], head[3], tuple(intervals))))
+    return result
+
+
+def _patron_day(month: int | None, day: int | None, saint: str | None) -> tuple[int, int, str] | None:
+    if month is None or day is None:
+        return None
+    return (month, day, saint or _("Santo patrono"))
 
 
 def _interface_language() -> str:
@@ -710,30 +779,17 @@ def tutor_calendars(desk_ids: Iterable[int], start: date, end: date) -> list[eng
     ids = sorted(set(desk_ids))
     if not ids:
         return []
-    rows = db.session.scalars(
-        sa.select(TutorAvailability)
-        .join(desk_tutors, sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
-                                   desk_tutors.c.user_id == TutorAvailability.tutor_id))
-        .join(User, User.id == TutorAvailability.tutor_id)
-        .where(TutorAvailability.desk_id.in_(ids), User.active.is_(True),
-               TutorAvailability.valid_from <= end,
-               sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= start))
-        .order_by(TutorAvailability.tutor_id, TutorAvailability.desk_id, TutorAvailability.valid_from)
-    ).all()
-    tutor_ids = sorted({r.tutor_id for r in rows})
+    rows = db.session.execute(_TUTOR_AVAILABILITY, {"ids": ids, "start": start, "end": end}).all()
+    availability: dict[int, list] = defaultdict(list)
+    # (id, tutor_id, desk_id, from, to, weekday, start, end) -> the schedule helper's (id, key, from, to, ...)
+    for key, schedule in _grouped_schedules([(r[0], (r[1], r[2])) + tuple(r[3:]) for r in rows]):
+        availability[key[0]].append((key[1], schedule))
+    tutor_ids = sorted(availability)
     if not tutor_ids:
         return []
     window_start, window_end = _utc_window(start, end)
-    absences = db.session.scalars(
-        sa.select(TutorAbsence)
-        .where(TutorAbsence.tutor_id.in_(tutor_ids), TutorAbsence.starts_at < window_end,
-               TutorAbsence.ends_at > window_start)
-        .order_by(TutorAbsence.starts_at)
-    ).all()
-    availability: dict[int, list] = defaultdict(list)
-    for row in rows:
-        availability[row.tutor_id].append((row.desk_id, _engine_schedule(row.valid_from, row.valid_to,
-                                                                          row.intervals)))
+    absences = db.session.execute(_TUTOR_ABSENCES, {"tutor_ids": tutor_ids, "window_start": window_start,
+                                                    "window_end": window_end}).all()
     away: dict[int, list] = defaultdict(list)
     for row in absences:
         away[row.tutor_id].append(engine.Interval(row.starts_at, row.ends_at))
