@@ -83,6 +83,7 @@ class OrganisationForm(FlaskForm):
     phone = StringField(_l("Telefono"), validators=[Optional(), _too_long(40)])
     website = StringField(_l("Sito web"), validators=[Optional(), _too_long(200)])
     active = BooleanField(_l("Partner attivo"), default=True)
+    version = HiddenField()
 
     def set_choices(self, kind_label) -> None:
         """The known partner kinds, labelled in the interface language."""

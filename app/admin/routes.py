@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.admin import bp, services
 from app.admin.forms import Choice, OrganisationForm, UserFilterForm, UserForm, int_or_none
+from app.domain import numbers
 from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.formatting import organisation_kind_label, role_label
@@ -32,6 +33,20 @@ def _done(endpoint: str, message: str, **values):
     return redirect_after_post(url_for(endpoint, **values), message)
 
 
+def _differences(form, saved: dict[str, tuple[object, str]]) -> list[tuple[str, str]]:
+    """After a stale save: the fields whose saved value now differs from what was sent, as (label, saved value)."""
+    changes = []
+    for name, (value, shown) in saved.items():
+        sent = form[name].data
+        if isinstance(value, str):
+            sent, value = " ".join(str(sent or "").split()), " ".join(value.split())
+            if name == "email":  # stored normalised
+                sent, value = sent.lower(), value.lower()
+        if sent != value:
+            changes.append((str(form[name].label.text), shown or _("(vuoto)")))
+    return changes
+
+
 def _form_error(form, error: DomainError) -> None:
     """Show a service error next to its field, or above the form."""
     field = getattr(form, error.field, None) if error.field else None
@@ -43,8 +58,6 @@ def _form_error(form, error: DomainError) -> None:
 
 # --- Accounts ------------------------------------------------------------------
 
-USERS_SHOWN = 200  # the network has a few dozen accounts; past this, searching beats paging
-
 def _filters_from(form: UserFilterForm) -> services.UserFilters:
     return services.UserFilters(
         q=(form.q.data or "")[:100], role=form.role.data or "",
@@ -52,10 +65,14 @@ def _filters_from(form: UserFilterForm) -> services.UserFilters:
     )
 
 
+def _page_number() -> int:
+    return numbers.int_or_none(request.args.get("pagina")) or 1
+
+
 @bp.get("/utenti")
 @requires("users.view")
 def users():
-    """Accounts the viewer may manage, with active search (htmx gets the results only)."""
+    """Accounts the viewer may manage, a page at a time, with active search (htmx gets the results only)."""
     form = UserFilterForm(request.args)
     form.role.choices = [Choice("", _("Tutti i ruoli"))] + [
         Choice(r, role_label(r)) for r in assignable_roles(current_user)
@@ -64,10 +81,11 @@ def users():
         scoped_organisations(sa.select(Organisation), current_user).order_by(Organisation.name)
     ).all()
     form.organisation.choices = [Choice("", _("Tutte le organizzazioni"))] + [Choice(o.id, o.name) for o in organisations]
-    found = services.search_users(current_user, _filters_from(form), limit=USERS_SHOWN)
-    filtered = any([form.q.data, form.role.data, form.organisation.data, form.status.data])
-    return _page_or_fragment("admin/users.html", "admin/_users.html", form=form, users=found, filtered=filtered,
-                             limit=USERS_SHOWN, can_manage=has_permission(current_user, "users.manage"))
+    result = services.search_users(current_user, _filters_from(form), _page_number())
+    # The page links carry the filters that are set, so page 2 of a search is page 2 of that search.
+    args = {name: value for name in ("q", "role", "organisation", "status") if (value := request.args.get(name))}
+    return _page_or_fragment("admin/users.html", "admin/_users.html", form=form, result=result, args=args,
+                             filtered=bool(args), can_manage=has_permission(current_user, "users.manage"))
 
 
 def _user_form(target=None, formdata=None) -> UserForm:
@@ -118,7 +136,7 @@ def user_edit(user_id: int):
     """Edit name, role and organisation; a form opened on an older version gets 409."""
     target = get_user_or_404(user_id, current_user)
     form = _user_form(target, formdata=request.form if request.method == "POST" else None)
-    status = 200
+    status, changes = 200, None
     if form.validate_on_submit():
         try:
             services.update_user(
@@ -127,10 +145,17 @@ def user_edit(user_id: int):
             )
         except Conflict as error:
             db.session.rollback()
-            target = get_user_or_404(user_id, current_user)
-            form = _user_form(target)  # the saved values, with the current version
             form.form_errors.append(error.message)
             status = 409
+            if isinstance(error, services.Stale):
+                # The person's input stays in the form; above it, what is saved now where it differs.
+                target = get_user_or_404(user_id, current_user)
+                changes = _differences(form, {
+                    "full_name": (target.full_name, target.full_name),
+                    "role": (target.role, role_label(target.role)),
+                    "organisation_id": (target.organisation_id, target.organisation.name),
+                })
+                form.version.data = str(target.version)
         except Invalid as error:
             _form_error(form, error)
             status = 422
@@ -138,7 +163,8 @@ def user_edit(user_id: int):
             return _done("admin.users", _("Dati di %(name)s aggiornati.", name=target.full_name))
     elif request.method == "POST":
         status = 422
-    return _page_or_fragment("admin/user_form.html", "admin/_user_form.html", status, form=form, target=target)
+    return _page_or_fragment("admin/user_form.html", "admin/_user_form.html", status, form=form, target=target,
+                             changes=changes)
 
 
 @bp.post("/utenti/<int:user_id>/stato")
@@ -220,29 +246,47 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
 @bp.route("/partner/<int:organisation_id>", methods=["GET", "POST"])
 @requires("partners.manage")
 def organisation_edit(organisation_id: int | None):
-    """Create a partner, or edit one."""
+    """Create a partner, or edit one; a form opened on an older version gets 409 and saves nothing."""
     organisation = get_organisation_or_404(organisation_id, current_user) if organisation_id else None
     # A POST is read from what was sent only: a missing field is empty (and refused), never the stored value,
     # and a missing "active" box cannot quietly deactivate the partner behind an empty request.
     posted = request.method == "POST"
     form = OrganisationForm(formdata=request.form if posted else None, obj=None if posted else organisation)
     form.set_choices(organisation_kind_label)
-    status = 200
+    if organisation is not None and not posted:
+        form.version.data = str(organisation.version)
+    status, changes = 200, None
     if form.validate_on_submit():
         try:
             if organisation is None:
                 organisation = services.create_organisation(current_user, _organisation_data(form))
                 message = _("Partner %(name)s aggiunto.", name=organisation.name)
             else:
-                services.update_organisation(current_user, organisation, _organisation_data(form))
+                services.update_organisation(current_user, organisation, _organisation_data(form),
+                                             form.version.data)
                 message = _("Dati di %(name)s aggiornati.", name=organisation.name)
         except DomainError as error:
             db.session.rollback()
             _form_error(form, error)
             status = error.status_code
+            if isinstance(error, services.Stale):
+                # The person's input stays in the form; above it, what is saved now where it differs. The form
+                # now carries the current version: saving again is a choice made after seeing the differences.
+                organisation = get_organisation_or_404(organisation.id, current_user)
+                changes = _differences(form, _organisation_shown(organisation))
+                form.version.data = str(organisation.version)
         else:
             return _done("admin.organisations", message)
-    elif request.method == "POST":
+    elif posted:
         status = 422
     return _page_or_fragment("admin/organisation_form.html", "admin/_organisation_form.html", status,
-                             form=form, organisation=organisation)
+                             form=form, organisation=organisation, changes=changes)
+
+
+def _organisation_shown(organisation: Organisation) -> dict[str, tuple[object, str]]:
+    """The saved fields of a partner, as values to compare with a form and as shown to the person."""
+    shown = {name: (getattr(organisation, name) or "", getattr(organisation, name) or "") for name in (
+        "name", "short_name", "istat_code", "role_in_programme", "address", "email", "phone", "website")}
+    shown["kind"] = (organisation.kind, organisation_kind_label(organisation.kind))
+    shown["active"] = (organisation.active, _("sì") if organisation.active else _("no"))
+    return shown

@@ -65,8 +65,12 @@ class Organisation(db.Model):
     patron_month: Mapped[int | None] = mapped_column(sa.SmallInteger)
     patron_day: Mapped[int | None] = mapped_column(sa.SmallInteger)
     active: Mapped[bool] = mapped_column(default=True)
+    # Optimistic concurrency: a form opened on an older version is refused (409), never saved over a newer one.
+    version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def is_municipality(self) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from app.admin import services
 from app.extensions import db
-from app.models import Organisation
+from app.models import AuditEvent, Organisation
 from tests.conftest import htmx, login
 
 VALID = {
@@ -81,7 +82,8 @@ def test_admin_edits_and_deactivates_a_partner(client, login_as, network, make_u
     assert f'value="{segrate.name}"' in page
     data = {"name": segrate.name, "short_name": "Segrate", "kind": "municipality", "istat_code": "015205",
             "role_in_programme": "Sportello nel centro civico", "address": "via I Maggio, Segrate",
-            "email": "", "phone": "02 26902", "website": "https://www.comune.segrate.mi.it"}  # active unticked
+            "email": "", "phone": "02 26902", "website": "https://www.comune.segrate.mi.it",
+            "version": segrate.version}  # active unticked
     response = client.post(f"/admin/partner/{segrate.id}", data=data)
     assert response.status_code == 303
     db.session.refresh(segrate)
@@ -94,7 +96,8 @@ def test_admin_cannot_deactivate_own_organisation(client, login_as, network):
     me = login_as("admin")
     office = network["Ufficio di Piano"]
     assert me.organisation_id == office.id
-    data = {"name": office.name, "short_name": office.short_name, "kind": office.kind, "istat_code": ""}
+    data = {"name": office.name, "short_name": office.short_name, "kind": office.kind, "istat_code": "",
+            "version": office.version}
     response = client.post(f"/admin/partner/{office.id}", data=data)
     assert response.status_code == 422
     assert "Non puoi disattivare la tua organizzazione." in response.get_data(as_text=True)
@@ -137,3 +140,106 @@ def test_an_empty_post_changes_nothing_and_never_deactivates(client, login_as, n
     assert "Inserisci il nome del partner." in response.get_data(as_text=True)
     db.session.refresh(segrate)
     assert segrate.active is True and segrate.name == "Comune di Segrate"
+
+
+# --- Versions: two administrators editing the same partner ---------------------------------
+
+STALE = "Questo partner è stato modificato da un altro utente"
+
+
+def _edit_form(org: Organisation, **changes) -> dict:
+    data = {"name": org.name, "short_name": org.short_name, "kind": org.kind, "istat_code": org.istat_code or "",
+            "role_in_programme": org.role_in_programme, "address": org.address, "email": org.email,
+            "phone": org.phone, "website": org.website, "active": "y" if org.active else "", "version": org.version}
+    data.update(changes)
+    return data
+
+
+def _other_admin(app, make_user):
+    other = app.test_client()
+    assert login(other, make_user("admin").email).status_code == 303
+    return other
+
+
+def test_the_edit_form_carries_the_version(client, login_as, network):
+    login_as("admin")
+    segrate = network["Segrate"]
+    page = client.get(f"/admin/partner/{segrate.id}").get_data(as_text=True)
+    assert f'name="version" type="hidden" value="{segrate.version}"' in page
+    assert 'name="version"' not in client.get("/admin/partner/nuovo").get_data(as_text=True)
+
+
+def test_two_sequential_saves_with_the_right_version_are_both_applied(client, login_as, network):
+    login_as("admin")
+    segrate = network["Segrate"]
+    assert segrate.version == 1
+    first = client.post(f"/admin/partner/{segrate.id}", data=_edit_form(segrate, phone="02 111"))
+    assert first.status_code == 303
+    db.session.refresh(segrate)
+    assert (segrate.phone, segrate.version) == ("02 111", 2)
+    second = client.post(f"/admin/partner/{segrate.id}", data=_edit_form(segrate, address="via Roma 1"))
+    assert second.status_code == 303
+    db.session.refresh(segrate)
+    assert (segrate.phone, segrate.address, segrate.version) == ("02 111", "via Roma 1", 3)
+
+
+def test_stale_form_gets_409_keeps_the_input_and_writes_nothing(app, client, login_as, make_user, network):
+    login_as("admin")
+    segrate = network["Segrate"]
+    opened = _edit_form(segrate)  # both administrators open the form at version 1
+    assert _other_admin(app, make_user).post(
+        f"/admin/partner/{segrate.id}", data=_edit_form(segrate, phone="02 111")).status_code == 303
+
+    response = client.post(f"/admin/partner/{segrate.id}", data={**opened, "email": "info@segrate.it", "active": ""})
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert STALE in body and "le tue modifiche non sono state salvate" in body
+    assert "<strong>Telefono</strong>: 02 111" in body  # what changed meanwhile
+    assert "<strong>E-mail</strong>: (vuoto)" in body and "<strong>Partner attivo</strong>: sì" in body
+    assert 'value="info@segrate.it"' in body  # the person's input stays in the form
+    assert 'name="version" type="hidden" value="2"' in body  # saving again is a choice made knowingly
+    db.session.refresh(segrate)
+    assert (segrate.phone, segrate.email, segrate.active, segrate.version) == ("02 111", "", True, 2)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "organisation.deactivated")) == 0
+
+
+@pytest.mark.parametrize("version", ["", "abc", "0", "99"])
+def test_a_missing_or_wrong_version_is_refused(client, login_as, network, version):
+    login_as("admin")
+    segrate = network["Segrate"]
+    response = client.post(f"/admin/partner/{segrate.id}", data=_edit_form(segrate, phone="02 999", version=version))
+    assert response.status_code == 409
+    db.session.refresh(segrate)
+    assert segrate.phone != "02 999" and segrate.version == 1
+
+
+def test_stale_htmx_save_is_the_form_fragment(app, client, login_as, make_user, network):
+    login_as("admin")
+    rodano = network["Rodano"]
+    opened = _edit_form(rodano, phone="02 222")
+    assert _other_admin(app, make_user).post(
+        f"/admin/partner/{rodano.id}", data=_edit_form(rodano, phone="02 111")).status_code == 303
+    response = client.post(f"/admin/partner/{rodano.id}", data=opened, headers=htmx())
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert body.lstrip().startswith('<div id="organisation-form">') and STALE in body
+    assert 'role="alert" tabindex="-1" id="form-errors" autofocus' in body
+
+
+def test_a_write_between_check_and_commit_is_refused_whole(app, make_user, network):
+    """The version in the UPDATE's WHERE catches a save that lands after the check: no half write."""
+    actor = make_user("admin")
+    segrate = network["Segrate"]
+    data = services.OrganisationData(name=segrate.name, short_name=segrate.short_name, kind=segrate.kind,
+                                     address="via Nuova 2", active=False)
+    assert segrate.version == 1  # loaded: the check in the service passes
+    with db.engine.begin() as other:  # another request commits while this one is between check and commit
+        other.execute(sa.update(Organisation.__table__).where(Organisation.id == segrate.id)
+                      .values(phone="02 111", version=Organisation.__table__.c.version + 1))
+    with app.test_request_context(), pytest.raises(services.Stale, match="modificato da un altro utente"):
+        services.update_organisation(actor, segrate, data, version=1)
+    db.session.refresh(segrate)
+    assert (segrate.phone, segrate.address, segrate.active, segrate.version) == ("02 111", "", True, 2)
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "organisation.deactivated")) == 0

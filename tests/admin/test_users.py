@@ -77,6 +77,73 @@ def test_coordinator_sees_only_own_organisation_staff(client, login_as, make_use
     assert _names(other_org) == set()
 
 
+def test_search_ignores_case_and_accents(client, login_as, make_user):
+    login_as("admin", full_name="Giulia Ferrari")
+    make_user("tutor", full_name="Nicolò Bianchi")
+    make_user("tutor", full_name="ÉLODIE Ștefănescu")
+    make_user("tutor", full_name="Nicola Verdi")
+    assert _names(_users(client, q="nicolo").get_data(as_text=True)) == {"Nicolò Bianchi"}
+    assert _names(_users(client, q="NICOLÒ").get_data(as_text=True)) == {"Nicolò Bianchi"}
+    assert _names(_users(client, q="nicol").get_data(as_text=True)) == {"Nicolò Bianchi", "Nicola Verdi"}
+    assert _names(_users(client, q="elodie stefanescu").get_data(as_text=True)) == {"ÉLODIE Ștefănescu"}
+    assert _names(_users(client, q="Élodie").get_data(as_text=True)) == {"ÉLODIE Ștefănescu"}
+    assert _names(_users(client, q="bianchi nicolo").get_data(as_text=True)) == {"Nicolò Bianchi"}  # any order
+    for literal in ("*", "?", "[a]", "_", "%"):
+        assert _names(_users(client, q=literal).get_data(as_text=True)) == set()
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Two accounts a page, so a handful of accounts makes several pages."""
+    monkeypatch.setattr(services, "USERS_PER_PAGE", 2)
+
+
+def test_the_list_is_paged_by_name(client, login_as, make_user, small_pages):
+    login_as("admin", full_name="Anna Admin")
+    for name in ("Bruno Tutor", "Carla Tutor", "Dario Tutor", "Elena Tutor"):
+        make_user("tutor", full_name=name)
+    first = client.get("/admin/utenti").get_data(as_text=True)
+    second = client.get("/admin/utenti", query_string={"pagina": 2}).get_data(as_text=True)
+    last = client.get("/admin/utenti", query_string={"pagina": 3}).get_data(as_text=True)
+    assert _names(first) == {"Anna Admin", "Bruno Tutor"}
+    assert _names(second) == {"Carla Tutor", "Dario Tutor"}
+    assert _names(last) == {"Elena Tutor"}
+    assert "5 account" in first and "pagina 1 di 3" in first
+    assert 'class="pagination-wrapper"' in first and 'aria-label="Pagine degli account"' in first
+    assert '<a class="page-link" href="/admin/utenti?pagina=2" aria-current="page">' in second
+    assert 'href="/admin/utenti?pagina=3"' in second and 'href="/admin/utenti?pagina=1"' in second
+    # Past the end (or garbage) shows the nearest page, never an error.
+    assert _names(client.get("/admin/utenti?pagina=99").get_data(as_text=True)) == {"Elena Tutor"}
+    assert _names(client.get("/admin/utenti?pagina=x").get_data(as_text=True)) == {"Anna Admin", "Bruno Tutor"}
+
+
+def test_page_links_keep_the_filters(client, login_as, make_user, network, small_pages):
+    login_as("admin", full_name="Anna Admin")
+    for name in ("Bruno Rossi", "Carla Rossi", "Dario Rossi"):
+        make_user("tutor", full_name=name)
+    make_user("operator", full_name="Elena Rossi")
+    org = make_user("tutor", full_name="Fabio Verdi").organisation_id
+    query = {"q": "rossi", "role": "tutor", "organisation": org, "status": "active"}
+    first = client.get("/admin/utenti", query_string=query).get_data(as_text=True)
+    assert _names(first) == {"Bruno Rossi", "Carla Rossi"} and "3 account corrispondono ai filtri" in first
+    link = f"/admin/utenti?pagina=2&amp;q=rossi&amp;role=tutor&amp;organisation={org}&amp;status=active"
+    assert f'href="{link}"' in first and f'hx-get="{link}"' in first
+    second = client.get("/admin/utenti", query_string={**query, "pagina": 2}, headers=htmx())
+    assert second.get_data(as_text=True).lstrip().startswith('<div id="user-results">')
+    assert _names(second.get_data(as_text=True)) == {"Dario Rossi"}
+
+
+def test_coordinator_pages_stay_in_scope(client, login_as, make_user, network, small_pages):
+    login_as("coordinator", full_name="Marco Bianchi")  # Students Lab
+    for name in ("Bruno Tutor", "Carla Tutor"):
+        make_user("tutor", full_name=name)
+    for name in ("Zeno Altro", "Yuri Altro", "Xena Altro"):
+        make_user("tutor", full_name=name, organisation=network["Ala Milano"])
+    pages = [client.get("/admin/utenti", query_string={"pagina": n}).get_data(as_text=True) for n in (1, 2, 3)]
+    assert "3 account" in pages[0] and "pagina 1 di 2" in pages[0]
+    assert set().union(*map(_names, pages)) == {"Marco Bianchi", "Bruno Tutor", "Carla Tutor"}
+
+
 # --- Create --------------------------------------------------------------------------
 
 def test_admin_creates_an_account_and_the_person_sets_a_password(app, client, login_as, network):
@@ -203,10 +270,19 @@ def test_stale_form_gets_409_and_changes_nothing(app, client, login_as, make_use
     assert response.status_code == 409
     body = response.get_data(as_text=True)
     assert STALE in body
-    assert 'value="Prima modifica"' in body  # the form now shows what was saved
+    assert "<strong>Nome e cognome</strong>: Prima modifica" in body  # what is saved now
+    assert "<strong>Ruolo</strong>" not in body  # unchanged fields are not listed
+    assert 'value="Seconda modifica"' in body  # the person's input stays in the form
+    assert f'name="version" type="hidden" value="{old_version + 1}"' in body
     db.session.refresh(target)
     assert target.full_name == "Prima modifica"
     assert target.version == old_version + 1
+    # Saving again, now knowingly over the other change, is applied.
+    again = client.post(f"/admin/utenti/{target.id}",
+                        data=_form(target, full_name="Seconda modifica", version=old_version + 1))
+    assert again.status_code == 303
+    db.session.refresh(target)
+    assert (target.full_name, target.version) == ("Seconda modifica", old_version + 2)
 
 
 def test_version_is_required(client, login_as, make_user):
