@@ -20,7 +20,7 @@ from app.domain import availability as engine
 from app.domain import numbers
 from app.extensions import db
 from app.formatting import ROME
-from app.models import Appointment, Desk, Organisation, Status, User, YoungPerson
+from app.models import DESK_SERVICES, MODES, STATUS_LABELS, Appointment, Desk, Organisation, Status, User, YoungPerson
 from app.models.base import utcnow
 
 VIEWS = ("day", "week")
@@ -114,7 +114,7 @@ class FilterChoices:
 def filter_choices(user) -> FilterChoices:
     """Desks, towns and tutors the user may filter by."""
     desks = list(db.session.scalars(policy.agenda_desks(sa.select(Desk), user).where(Desk.active.is_(True))
-                                    .order_by(Desk.name)))
+                                    .options(sa.orm.lazyload(Desk.service_rows)).order_by(Desk.name)))
     towns = sorted({d.municipality for d in desks}, key=lambda t: t.name)
     tutors = list(db.session.scalars(policy.agenda_tutors(sa.select(User), user).where(User.active.is_(True))
                                      .order_by(User.full_name)))
@@ -134,6 +134,8 @@ def appointments(user, filters: AgendaFilters) -> list[Appointment]:
         query = query.where(Appointment.tutor_id == filters.tutor_id)
     if filters.status:
         query = query.where(Appointment.status == filters.status)
+    # The rows show the desk's name only: its services (a selectin load per page) are not needed.
+    query = query.options(sa.orm.defaultload(Appointment.desk).lazyload(Desk.service_rows))
     return list(db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)))
 
 
@@ -144,6 +146,13 @@ def visible_people(user, rows: list[Appointment]) -> set[int]:
         return set()
     query = policy.scoped_young_people(sa.select(YoungPerson.id), user).where(YoungPerson.id.in_(ids))
     return set(db.session.scalars(query))
+
+
+def row_labels() -> dict[str, dict[str, str]]:
+    """Status, service and mode names translated once per page (a row's own labels translate on every use)."""
+    return {"status": {code: str(label) for code, label in STATUS_LABELS.items()},
+            "service": {code: str(label) for code, label in DESK_SERVICES.items()},
+            "mode": {code: str(label) for code, label in MODES.items()}}
 
 
 def by_day(rows: list[Appointment], first: date, last: date) -> OrderedDict[date, list[Appointment]]:

@@ -28,6 +28,7 @@ def _agenda_context(filters: agenda.AgendaFilters, **extra) -> dict:
         recall_count=len(waiting.open_tasks(current_user)) if manages_waiting else 0,
         feed_row=messages.active_tutor_feed(current_user) if can_have_tutor_feed(current_user) else None,
         can_feed=can_have_tutor_feed(current_user), total=len(rows), manages_waiting=manages_waiting,
+        labels=agenda.row_labels(),
     )
     context.update(extra)
     return context

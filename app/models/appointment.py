@@ -93,6 +93,8 @@ class Appointment(db.Model):
         sa.Index("ix_appointments_tutor_end", "tutor_id", "ends_at"),
         sa.Index("ix_appointments_desk_person", "desk_id", "young_person_id"),
         sa.Index("ix_appointments_tutor_desk_person", "tutor_id", "desk_id", "young_person_id"),
+        # Migration 0016: has this young person met this tutor (the scope checks, one probe per person shown).
+        sa.Index("ix_appointments_person_tutor", "young_person_id", "tutor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
