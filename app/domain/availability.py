@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 ROME = ZoneInfo("Europe/Rome")
@@ -95,6 +95,31 @@ class Busy:
     young_person_id: int | None = None
 
 
+class BusyIndex(tuple):
+    """Existing appointments: an immutable sequence of `Busy`, indexed by desk, tutor and young person on first use.
+
+    Pass it wherever `busy` is expected (it is a tuple of `Busy`). `bookable_slots` then reads
+    one desk's, its tutors' and the young person's appointments from the index instead of
+    scanning every row, so one list can serve many desks (all the desks' calendars, the
+    benchmark) for the price of one pass. Being immutable, the index never goes stale.
+    """
+
+    @cached_property
+    def spans(self) -> tuple[dict[int, list[Span]], dict[int, list[Span]], dict[int, list[Span]]]:
+        """(by desk, by tutor, by young person): each appointment as a span, in input order."""
+        by_desk: dict[int, list[Span]] = {}
+        by_tutor: dict[int, list[Span]] = {}
+        by_person: dict[int, list[Span]] = {}
+        for item in self:
+            span = _busy_span(item)
+            by_desk.setdefault(item.desk_id, []).append(span)
+            if item.tutor_id is not None:
+                by_tutor.setdefault(item.tutor_id, []).append(span)
+            if item.young_person_id is not None:
+                by_person.setdefault(item.young_person_id, []).append(span)
+        return by_desk, by_tutor, by_person
+
+
 @dataclass(frozen=True)
 class Slot:
     """A bookable slot: this tutor, at this desk, between two aware instants."""
@@ -154,9 +179,14 @@ def _to_seconds(moment: datetime, *, round_up: bool = False) -> int:
     return seconds + 1 if round_up and stamp != seconds else seconds
 
 
+@lru_cache(maxsize=8192)
 def _to_datetime(seconds: int) -> datetime:
-    """Epoch seconds as an aware UTC datetime."""
-    return _EPOCH + timedelta(seconds=seconds)
+    """Epoch seconds as an aware UTC datetime.
+
+    Cached: slot grids repeat across tutors, desks and requests (all desks over three months
+    produce about a thousand distinct instants for some 25,000 slots), and datetimes are immutable.
+    """
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def local_date(moment: datetime) -> date:
@@ -230,28 +260,33 @@ def _merge(spans: list[Span]) -> list[Span]:
     """Sort and merge overlapping or touching spans."""
     if not spans:
         return []
-    spans = sorted(spans)
-    merged = [spans[0]]
-    for start, end in spans[1:]:
-        last_start, last_end = merged[-1]
-        if start <= last_end:
-            if end > last_end:
-                merged[-1] = (last_start, end)
+    ordered = iter(sorted(spans))
+    current_start, current_end = next(ordered)
+    merged: list[Span] = []
+    for start, end in ordered:
+        if start <= current_end:
+            if end > current_end:
+                current_end = end
         else:
-            merged.append((start, end))
+            merged.append((current_start, current_end))
+            current_start, current_end = start, end
+    merged.append((current_start, current_end))
     return merged
 
 
 def _intersect(a: list[Span], b: list[Span]) -> list[Span]:
-    """The intersection of two sorted, disjoint span lists."""
+    """The intersection of two sorted, disjoint span lists (one walk through both)."""
     result: list[Span] = []
     i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
+    a_count, b_count = len(a), len(b)
+    while i < a_count and j < b_count:
+        a_start, a_end = a[i]
+        b_start, b_end = b[j]
+        start = a_start if a_start > b_start else b_start
+        end = a_end if a_end < b_end else b_end
         if start < end:
             result.append((start, end))
-        if a[i][1] < b[j][1]:
+        if a_end < b_end:
             i += 1
         else:
             j += 1
@@ -264,15 +299,20 @@ def _subtract(a: list[Span], b: list[Span]) -> list[Span]:
         return a
     result: list[Span] = []
     j = 0
+    b_count = len(b)
     for start, end in a:
-        while j < len(b) and b[j][1] <= start:
+        while j < b_count and b[j][1] <= start:
             j += 1
         k = j
         cursor = start
-        while k < len(b) and b[k][0] < end:
-            if b[k][0] > cursor:
-                result.append((cursor, b[k][0]))
-            cursor = max(cursor, b[k][1])
+        while k < b_count:
+            cut_start, cut_end = b[k]
+            if cut_start >= end:
+                break
+            if cut_start > cursor:
+                result.append((cursor, cut_start))
+            if cut_end > cursor:
+                cursor = cut_end
             k += 1
         if cursor < end:
             result.append((cursor, end))
@@ -289,33 +329,87 @@ def _schedule_for(schedules: tuple[Schedule, ...] | list[Schedule], day: date) -
     return chosen
 
 
-def _days(start: date, end: date):
-    """Every date from `start` to `end` inclusive."""
-    for ordinal in range(start.toordinal(), end.toordinal() + 1):
-        yield date.fromordinal(ordinal)
+def _schedule_runs(schedules: tuple[Schedule, ...] | list[Schedule], start: date, end: date):
+    """Runs of consecutive days from `start` to `end` with one schedule in force, as (first, last, schedule).
+
+    The schedule chosen for a day can only change where some schedule's validity starts or
+    ends, so it is looked up once per run instead of once per day. Days without a schedule
+    are left out. Days are proleptic ordinals (`date.toordinal()`), both ends inclusive.
+    """
+    first, last = start.toordinal(), end.toordinal()
+    cuts = {first, last + 1}
+    for schedule in schedules:
+        cuts.add(schedule.valid_from.toordinal())
+        if schedule.valid_to is not None:
+            cuts.add(schedule.valid_to.toordinal() + 1)
+    bounds = sorted(cut for cut in cuts if first <= cut <= last + 1)
+    for run_start, next_start in zip(bounds, bounds[1:], strict=False):
+        schedule = _schedule_for(schedules, date.fromordinal(run_start))
+        if schedule is not None:
+            yield run_start, next_start - 1, schedule
+
+
+def _wall_seconds(at: time) -> int:
+    """Seconds since local midnight of a wall-clock time (microseconds ignored, as `_wall_to_seconds` does)."""
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+@lru_cache(maxsize=64)
+def _local_days(first: int, last: int) -> tuple[tuple[date, int, int | None], ...]:
+    """(day, weekday, epoch seconds of its local midnight) for the ordinals `first`..`last`.
+
+    The midnight is None on a day with a clock change: there wall time is not midnight plus
+    the clock reading, and `_wall_span` takes over.
+    """
+    days = []
+    for ordinal in range(first, last + 1):
+        day = date.fromordinal(ordinal)
+        midnight = _midnight(day)
+        uniform = _midnight(date.fromordinal(ordinal + 1)) - midnight == _DAY
+        days.append((day, day.weekday(), midnight if uniform else None))
+    return tuple(days)
+
+
+def _by_weekday(schedule: Schedule) -> list[tuple[list[Span], list[WeeklyInterval]]]:
+    """A schedule's intervals per weekday: (seconds after midnight of the non-empty ones, all of them).
+
+    An end of 00:00 is midnight (86400). The seconds serve ordinary days; the intervals
+    themselves serve the days with a clock change.
+    """
+    table: list[tuple[list[Span], list[WeeklyInterval]]] = [([], []) for _ in range(7)]
+    for interval in schedule.intervals:
+        begin = _wall_seconds(interval.start)
+        finish = _DAY if interval.end == time(0) else _wall_seconds(interval.end)
+        seconds, intervals = table[interval.weekday]
+        if finish > begin:
+            seconds.append((begin, finish))
+        intervals.append(interval)
+    return table
 
 
 def _weekly_spans(schedules: tuple[Schedule, ...] | list[Schedule], start: date, end: date,
                   skip: dict[date, str] | None = None) -> list[Span]:
-    """Spans of weekly hours from `start` to `end`, one schedule per day, skipping the `skip` dates."""
-    by_weekday_cache: dict[int, dict[int, list[WeeklyInterval]]] = {}
+    """Spans of weekly hours from `start` to `end`, one schedule per day, skipping the `skip` dates.
+
+    On an ordinary day local wall time is local midnight plus the seconds on the clock, so an
+    interval is two additions; the two days a year with a clock change take `_wall_span`.
+    """
     spans: list[Span] = []
-    for day in _days(start, end):
-        if skip and day in skip:
-            continue
-        schedule = _schedule_for(schedules, day)
-        if schedule is None:
-            continue
-        by_weekday = by_weekday_cache.get(id(schedule))
-        if by_weekday is None:
-            by_weekday = {}
-            for interval in schedule.intervals:
-                by_weekday.setdefault(interval.weekday, []).append(interval)
-            by_weekday_cache[id(schedule)] = by_weekday
-        for interval in by_weekday.get(day.weekday(), ()):
-            span = _wall_span(day, interval.start, interval.end)
-            if span is not None:
-                spans.append(span)
+    base = start.toordinal()
+    days = _local_days(base, end.toordinal()) if end >= start else ()
+    for first, last, schedule in _schedule_runs(schedules, start, end):
+        table = _by_weekday(schedule)
+        for day, weekday, midnight in days[first - base:last - base + 1]:
+            seconds, intervals = table[weekday]
+            if not intervals or (skip and day in skip):
+                continue
+            if midnight is not None:
+                spans += [(midnight + begin, midnight + finish) for begin, finish in seconds]
+            else:
+                for interval in intervals:
+                    span = _wall_span(day, interval.start, interval.end)
+                    if span is not None:
+                        spans.append(span)
     return _merge(spans)
 
 
@@ -422,32 +516,66 @@ def next_opening(desk: DeskCalendar, now: datetime, max_days: int = MAX_SEARCH_D
 
 
 def _busy_span(busy: Busy) -> Span:
-    """A Busy as a span (sub-second edges widen it)."""
-    return (_to_seconds(busy.start), _to_seconds(busy.end, round_up=True))
+    """A Busy as a span (sub-second edges widen it); `_to_seconds` for both ends, inlined (hot path)."""
+    start, end = busy.start, busy.end
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError(f"naive datetime not allowed: {start if start.tzinfo is None else end!r}")
+    return math.floor(start.timestamp()), math.ceil(end.timestamp())
 
 
 def _full_spans(desk_busy: list[Span], rooms: int) -> list[Span]:
     """Where the desk's appointments already use every room."""
     if rooms <= 0:
         return [(-(2**62), 2**62)]
-    events: list[tuple[int, int]] = []
-    for start, end in desk_busy:
-        if end > start:
-            events.append((start, 1))
-            events.append((end, -1))
+    if len(desk_busy) < rooms:
+        return []
+    events = [(start, 1) for start, end in desk_busy if end > start]
+    events += [(end, -1) for start, end in desk_busy if end > start]
     events.sort()  # at equal instants -1 sorts first: back-to-back appointments do not stack
     spans: list[Span] = []
     count = 0
     full_since: int | None = None
     for instant, change in events:
         count += change
-        if count >= rooms and full_since is None:
-            full_since = instant
-        elif count < rooms and full_since is not None:
+        if full_since is None:
+            if count >= rooms:
+                full_since = instant
+        elif count < rooms:
             if instant > full_since:
                 spans.append((full_since, instant))
             full_since = None
     return _merge(spans)
+
+
+def _busy_spans_for(busy: Iterable[Busy], desk_id: int, tutor_ids: set[int], young_person_id: int | None,
+                    ) -> tuple[list[Span], dict[int, list[Span]], list[Span]]:
+    """The appointments that matter to one desk, as spans: (at the desk, per tutor of `tutor_ids`, of the young person).
+
+    From the index of a `BusyIndex`; otherwise by one pass over `busy`, keeping the rows that
+    matter before converting any (most appointments are elsewhere).
+    """
+    if isinstance(busy, BusyIndex):
+        by_desk, by_tutor, by_person = busy.spans
+        return (by_desk.get(desk_id, []),
+                {tutor: by_tutor[tutor] for tutor in tutor_ids if tutor in by_tutor},
+                by_person.get(young_person_id, []) if young_person_id is not None else [])
+    if young_person_id is None:
+        rows = [item for item in busy if item.desk_id == desk_id or item.tutor_id in tutor_ids]
+    else:
+        rows = [item for item in busy if item.desk_id == desk_id or item.tutor_id in tutor_ids
+                or item.young_person_id == young_person_id]
+    at_desk: list[Span] = []
+    of_tutors: dict[int, list[Span]] = {}
+    of_person: list[Span] = []
+    for item in rows:
+        span = _busy_span(item)
+        if item.desk_id == desk_id:
+            at_desk.append(span)
+        if item.tutor_id in tutor_ids:
+            of_tutors.setdefault(item.tutor_id, []).append(span)
+        if young_person_id is not None and item.young_person_id == young_person_id:
+            of_person.append(span)
+    return at_desk, of_tutors, of_person
 
 
 def bookable_slots(
@@ -499,31 +627,28 @@ def bookable_slots(
         return []
     wanted = {tutor.tutor_id for tutor, _ in candidates}
 
-    desk_busy: list[Span] = []
-    tutor_busy: dict[int, list[Span]] = {}
-    person_busy: list[Span] = []
-    for item in busy:
-        at_desk = item.desk_id == desk.desk_id
-        of_tutor = item.tutor_id in wanted
-        of_person = young_person_id is not None and item.young_person_id == young_person_id
-        if not (at_desk or of_tutor or of_person):
-            continue  # checked before converting: most appointments are elsewhere
-        span = _busy_span(item)
-        if span[1] <= span[0] or span[1] <= low - buffer or span[0] >= high + buffer:
-            continue  # empty or reversed rows block nothing
-        if at_desk:
-            desk_busy.append(span)
-        if of_tutor:
-            tutor_busy.setdefault(item.tutor_id, []).append(span)
-        if of_person:
-            person_busy.append(span)
+    desk_id = desk.desk_id
+    at_desk, of_tutors, of_person = _busy_spans_for(busy, desk_id, wanted, young_person_id)
+    reach_low, reach_high = low - buffer, high + buffer
+
+    def blocking(spans: list[Span]) -> list[Span]:
+        """The spans that can block a slot of this call (empty or reversed rows block nothing)."""
+        return [(s, e) for s, e in spans if s < e and e > reach_low and s < reach_high]
+
+    desk_busy = blocking(at_desk)
+    tutor_busy = {tutor: blocking(spans) for tutor, spans in of_tutors.items()}
+    person_busy = blocking(of_person)
     blocked_for_all = _full_spans(desk_busy, desk.rooms)
     if person_busy:
         blocked_for_all = _merge(blocked_for_all + [(s - buffer, e + buffer) for s, e in person_busy])
 
     slots: list[tuple[int, int, int]] = []
+    shared_hours: dict[tuple[Schedule, ...], list[Span]] = {}  # tutors often share the same weekly hours
     for tutor, schedules in candidates:
-        available = _intersect(desk_open, _weekly_spans(schedules, start, end))
+        key = tuple(schedules)
+        available = shared_hours.get(key)
+        if available is None:
+            available = shared_hours[key] = _intersect(desk_open, _weekly_spans(schedules, start, end))
         if tutor.absences and available:
             absences = _merge([(_to_seconds(a.start), _to_seconds(a.end, round_up=True)) for a in tutor.absences])
             available = _subtract(available, absences)
@@ -537,10 +662,11 @@ def bookable_slots(
             first = free_start
             if first < earliest:
                 first += -(-(earliest - first) // step) * step  # next grid point at or after `earliest`
-            for slot_start in range(first, free_end - length + 1, step):
-                slots.append((slot_start, tutor.tutor_id, slot_start + length))
+            slots += [(slot_start, tutor.tutor_id, slot_start + length)
+                      for slot_start in range(first, free_end - length + 1, step)]
     slots.sort()
-    return [Slot(desk.desk_id, tutor, _to_datetime(s), _to_datetime(e)) for s, tutor, e in slots]
+    return [Slot(desk_id, slot_tutor, _to_datetime(slot_start), _to_datetime(slot_end))
+            for slot_start, slot_tutor, slot_end in slots]
 
 
 # ---------------------------------------------------------------------------
