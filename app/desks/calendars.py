@@ -33,14 +33,15 @@ PUBLIC_CLOSURE_DAYS = 366  # how far the public page lists closures (a summer br
 PUBLIC_HOLIDAY_DAYS = 60  # holidays are common knowledge: only the coming two months are listed
 
 
-def busy_for(desk_ids: list[int], start: date, end: date) -> list[Busy]:
+def busy_for(desk_ids: list[int], start: date, end: date, tutor_ids: list[int] | None = None) -> list[Busy]:
     """Appointments that already take time at these desks between two local dates (inclusive).
 
     THE HOOK THE BOOKINGS ISSUE FILLS: today there are no bookings, so nothing is busy and
     the free-slot counts of the calendars are the engine's bookable slots with an empty
     agenda. When bookings exist, return one `Busy` per active appointment (of these desks
     and of the tutors working there, so a tutor busy elsewhere is not offered twice).
-    Wired to `app.bookings.services.busy_intervals`.
+    Wired to `app.bookings.services.busy_intervals`. `tutor_ids` (when the caller has them, e.g. the
+    tutors whose calendars it counts) saves looking up the desks' tutors.
     """
     import sqlalchemy as sa
 
@@ -50,7 +51,9 @@ def busy_for(desk_ids: list[int], start: date, end: date) -> list[Busy]:
 
     if not desk_ids:
         return []
-    tutor_ids = list(db.session.scalars(sa.select(desk_tutors.c.user_id).where(desk_tutors.c.desk_id.in_(desk_ids))))
+    if tutor_ids is None:
+        tutor_ids = list(db.session.scalars(sa.select(desk_tutors.c.user_id)
+                                            .where(desk_tutors.c.desk_id.in_(desk_ids))))
     window_start = _local_midnight(start - timedelta(days=1))
     window_end = _local_midnight(end + timedelta(days=2))
     return busy_intervals(desk_ids, tutor_ids, start=window_start, end=window_end)
@@ -161,7 +164,8 @@ def period_bounds(kind: str, anchor: date) -> tuple[date, date, date, date]:
 def free_slot_counts(calendar: DeskCalendar, tutors, rules: SlotRules, start: date, end: date,
                      now: datetime) -> dict[date, int]:
     """Bookable slots per local day (all tutors together), from the engine, minus what `busy_for` takes."""
-    busy = busy_for([calendar.desk_id], start, end)
+    # Only these tutors' slots are counted, so only their busy time (and the desk's rooms) matters.
+    busy = busy_for([calendar.desk_id], start, end, [t.tutor_id for t in tutors])
     counts: dict[date, int] = {}
     for slot in bookable_slots(calendar, tutors, busy, start, end, rules, now):
         day = local_date(slot.start)
