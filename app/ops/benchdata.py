@@ -23,9 +23,14 @@ Every row satisfies the schema as the application writes it, by construction:
   (rendering 600,000 PDFs is a disk cost, not a database one); `make bench` finalises the few
   notes it downloads through the real service, which renders and archives them.
 
-PostgreSQL loads with COPY inside one transaction: the big tables' secondary indexes, unique,
-foreign-key and exclusion constraints are dropped first and re-created (so re-validated) at the
-end, the standard way to bulk-load; if anything fails the transaction rolls everything back.
+PostgreSQL loads everything in one transaction (if anything fails, it rolls everything back):
+the big tables' secondary indexes, unique and foreign-key constraints are dropped first and
+re-created (so re-validated) at the end, the standard way to bulk-load; the GiST exclusion
+constraints stay and check each row as it arrives (see KEPT_DURING_LOAD). Rows stream into binary
+COPY from a second thread while the generator builds the next batch (PostgresSink), so Python and
+PostgreSQL work at the same time on the two cores. The per-row lock trigger of note_outcomes is
+lifted during the COPY and what it guards is re-checked over the whole table by one statement
+before it is switched back on (INSERT_TRIGGER_CHECKS); the load fails if a row violates it.
 SQLite gets the same rows through executemany (meant for small scales).
 """
 
@@ -33,14 +38,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import queue
 import random
-import tempfile
+import threading
 import time as clock
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -156,50 +162,88 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 SEQUENCED = ("young_people", "appointments", "appointment_events", "tickets", "notes")
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-# PostgreSQL's COPY text format, by exact type (one dict lookup per value: this runs ~15 million times).
-_COPY_TEXT: dict[type, Callable] = {
-    type(None): lambda _v: "\\N",
-    bool: lambda v: "t" if v else "f",
-    int: str,
-    str: lambda v: v.translate(_COPY_ESCAPES),
-    datetime: datetime.isoformat,
-    date: date.isoformat,
-    time: time.isoformat,
-}
-
-
-def _copy_text(value) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    return _COPY_TEXT[type(value)](value)
-
-
 class PostgresSink:
-    """Rows become COPY text in one temporary file per table, loaded at the end in parent-first order."""
+    """Rows stream into binary COPY on the load's own connection while the generator builds the next ones.
 
-    def __init__(self, directory: Path):
-        self.files = {t: (directory / f"{t}.copy").open("w", encoding="utf-8") for t in COLUMNS}
+    The generator hands over a batch of rows every `BATCH` rows; a second thread writes it with one
+    COPY per table (parents first) on the same connection, so the load stays one transaction while
+    PostgreSQL stores a batch and Python builds the next (two cores: neither waits for the other).
+    Binary COPY: psycopg encodes each row in C (~2 µs a row against ~25 µs for Python-built text) and
+    the server parses no text. The tables were truncated in this transaction, so COPY FREEZE writes
+    the rows already frozen and visible to all: no hint-bit rewrite of every page on the first read,
+    and the closing VACUUM skips them.
+    """
+
+    BATCH = 50_000
+    DEPTH = 3  # batches waiting at most (memory bound; the generator pauses when PostgreSQL falls behind)
+
+    def __init__(self, connection):
+        self.raw = connection.connection.driver_connection
+        self.types = {table: self._types(table) for table in COLUMNS}
+        self.pending: dict[str, list[tuple]] = {t: [] for t in COLUMNS}
+        self.size = 0
+        self.seconds = dict.fromkeys(COLUMNS, 0.0)  # time spent writing each table (overlaps generation)
+        self.error: BaseException | None = None
+        self.batches: queue.Queue = queue.Queue(maxsize=self.DEPTH)
+        self.writer = threading.Thread(target=self._write, name="bench-copy", daemon=True)
+        self.writer.start()
+
+    def _types(self, table: str) -> list[int]:
+        """The type oids of the table's columns, in COLUMNS order (binary COPY needs them exactly)."""
+        with self.raw.cursor() as cursor:
+            oids = dict(cursor.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+                "AND NOT attisdropped", (table,)).fetchall())
+        return [oids[column] for column in COLUMNS[table]]
 
     def add(self, table: str, row: tuple) -> None:
-        self.files[table].write("\t".join([_COPY_TEXT[type(v)](v) for v in row]) + "\n")
+        self.pending[table].append(row)
+        self.size += 1
+        if self.size >= self.BATCH:
+            self.flush()
 
     def flush(self) -> None:
-        """Nothing to do until load(): the files are complete only at the end."""
+        """Hand the rows built so far to the writer (waits while DEPTH batches are queued)."""
+        if self.error is not None:
+            raise self.error
+        if self.size:
+            self.batches.put(self.pending)
+            self.pending = {t: [] for t in COLUMNS}
+            self.size = 0
+
+    def _write(self) -> None:
+        with self.raw.cursor() as cursor:
+            while (batch := self.batches.get()) is not None:
+                if self.error is not None:
+                    continue  # drain the queue so the generator never blocks; flush() raises
+                try:
+                    for table, rows in batch.items():
+                        if rows:
+                            started = clock.perf_counter()
+                            columns = ", ".join(f'"{c}"' for c in COLUMNS[table])
+                            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN "  # noqa: S608 - fixed names
+                                             "(FORMAT BINARY, FREEZE)") as copy:
+                                copy.set_types(self.types[table])
+                                for row in rows:
+                                    copy.write_row(row)
+                            self.seconds[table] += clock.perf_counter() - started
+                except BaseException as error:  # noqa: BLE001 - handed to the generator's thread
+                    self.error = error
 
     def load(self, connection, log: Callable[[str], None]) -> None:
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor:
-            for table, handle in self.files.items():
-                handle.close()
-                started = clock.perf_counter()
-                columns = ", ".join(f'"{c}"' for c in COLUMNS[table])
-                with Path(handle.name).open("rb") as source, \
-                        cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed names
-                    while chunk := source.read(1 << 20):
-                        copy.write(chunk)
-                # Fresh statistics, so the lock triggers of the next tables look rows up by index.
-                cursor.execute(f"ANALYZE {table}")
-                log(f"  COPY {table}: {clock.perf_counter() - started:.1f} s")
+        """Wait for the last batch; raise what the writer met."""
+        self.flush()
+        self.close()
+        if self.error is not None:
+            raise self.error
+        for table, seconds in self.seconds.items():
+            log(f"  COPY {table}: {seconds:.1f} s (overlapping the generation)")
+
+    def close(self) -> None:
+        """End the writer thread (idempotent; also when the generator failed)."""
+        if self.writer.is_alive():
+            self.batches.put(None)
+            self.writer.join()
 
 
 class SqliteSink:
@@ -229,16 +273,41 @@ class SqliteSink:
     def load(self, connection, log: Callable[[str], None]) -> None:
         self.flush()
 
+    def close(self) -> None:
+        """Nothing runs in the background."""
 
-# --- PostgreSQL: drop and re-create what slows a bulk load ---------------------------------------
+
+# --- PostgreSQL: what is lifted during the bulk load, and how it is re-checked -------------------
+
+# Constraints kept during the load (checked row by row as COPY inserts): the GiST exclusion constraints.
+# A GiST index is built by inserting row after row anyway (no sorted build for btree_gist and ranges in
+# PostgreSQL 15), so keeping them costs the server the same work as re-creating them at the end, but
+# that work now runs while Python generates instead of after it (103 s + 46 s at scale 1, measured).
+KEPT_DURING_LOAD = ("x",)
+# Per-row INSERT triggers lifted during the COPY, each with the ONE statement that re-checks, over the
+# whole table, what the trigger guards; the load fails if it returns a row. note_outcomes' lock trigger
+# refuses an outcome whose note is final: every note is a draft until the closing UPDATE finalises it
+# (as the editor does), so no outcome may belong to a final note once the rows are in.
+INSERT_TRIGGER_CHECKS = {
+    ("note_outcomes", "tr_note_outcomes_final_locked"):
+        "SELECT o.note_id FROM note_outcomes o JOIN notes n ON n.id = o.note_id WHERE n.status = 'final' LIMIT 1",
+}
+
 
 def _pg_deferrable(connection) -> tuple[list[str], list[str]]:
-    """(drop statements, re-create statements) for the bulk tables' secondary indexes and constraints."""
+    """(drop statements, re-create statements) for the bulk tables' secondary indexes and constraints.
+
+    Foreign keys of other (empty) tables that point at the bulk tables are dropped too, so the bulk
+    tables can be truncated in the load's transaction (what COPY FREEZE needs); all are re-created,
+    so re-validated, at the end.
+    """
     tables = list(COLUMNS)
     constraints = connection.execute(sa.text(
         "SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid) "
-        "FROM pg_constraint c WHERE c.conrelid::regclass::text = ANY(:t) AND c.contype IN ('f', 'u', 'x') "
-        "ORDER BY c.contype DESC, c.conname"), {"t": tables}).all()  # x, u, then f
+        "FROM pg_constraint c WHERE (c.conrelid::regclass::text = ANY(:t) AND c.contype IN ('f', 'u', 'x') "
+        "  AND NOT c.contype::text = ANY(:kept)) "
+        "OR (c.contype = 'f' AND c.confrelid::regclass::text = ANY(:t)) "
+        "ORDER BY c.contype DESC, c.conname"), {"t": tables, "kept": list(KEPT_DURING_LOAD)}).all()  # x, u, then f
     indexes = connection.execute(sa.text(
         "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i "
         "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:t) AND NOT EXISTS ("
@@ -253,6 +322,15 @@ def _pg_deferrable(connection) -> tuple[list[str], list[str]]:
     return drops, creates
 
 
+def _pg_insert_triggers(connection) -> list[tuple[str, str]]:
+    """The enabled per-row INSERT triggers on the bulk tables that INSERT_TRIGGER_CHECKS knows how to re-check."""
+    found = connection.execute(sa.text(
+        "SELECT t.tgrelid::regclass::text, t.tgname FROM pg_trigger t WHERE NOT t.tgisinternal "
+        "AND t.tgenabled <> 'D' AND t.tgrelid::regclass::text = ANY(:t) AND (t.tgtype & 1) = 1 "
+        "AND (t.tgtype & 4) = 4"), {"t": list(COLUMNS)}).all()  # ROW and INSERT
+    return [(table, name) for table, name in found if (table, name) in INSERT_TRIGGER_CHECKS]
+
+
 # --- The generator ---------------------------------------------------------------------------
 
 @dataclass
@@ -262,6 +340,17 @@ class DeskPlan:
     tutors: list[User]  # tutors[r] works in room r
     operators: list[User]
     people: list[tuple[int, datetime]] = field(default_factory=list)  # (id, registered at), by registration
+    # Plain ids, read once from the ORM objects (the row loops run millions of times).
+    desk_id: int = 0
+    town_id: int = 0
+    partner_id: int = 0
+    tutor_ids: list[int] = field(default_factory=list)
+    operator_ids: list[int] = field(default_factory=list)
+
+    def freeze_ids(self) -> None:
+        self.desk_id, self.town_id, self.partner_id = self.desk.id, self.desk.municipality_id, self.desk.partner_id
+        self.tutor_ids = [t.id for t in self.tutors]
+        self.operator_ids = [o.id for o in self.operators]
 
 
 class Generator:
@@ -278,6 +367,7 @@ class Generator:
         self.counts = Counts()
         self.ids = {t: 0 for t in SEQUENCED}
         self.codes: dict[int, str] = {}  # young person id -> pseudonymous code (the note hash covers it)
+        self.encoded: dict[str, str] = {}  # strings of the note hashes as JSON text (_json)
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -342,6 +432,8 @@ class Generator:
             enrol_with_secret(account, totp_secret(self.seed, account.email))
         db.session.flush()
         self.towns = {o.id: o for o in orgs.values() if o.is_municipality}
+        for plan in plans:
+            plan.freeze_ids()
         return plans
 
     @staticmethod
@@ -373,10 +465,10 @@ class Generator:
                               (5, 40, 40, 15))[0]
             birth = registered.date() - timedelta(days=age * 365 + rng.randrange(365))
             minor = age < 18
-            home = plan.desk.municipality_id if rng.random() < 0.7 else rng.choice(town_ids)
+            home = plan.town_id if rng.random() < 0.7 else rng.choice(town_ids)
             other = rng.random() < 0.04
             protected = plan.services[0] == "violenza_genere" and rng.random() < 0.1
-            operator = rng.choice(plan.operators) if plan.operators else None
+            operator_id = rng.choice(plan.operator_ids) if plan.operator_ids else None
             sink.add("young_people", (
                 person_id, format_code(registered.year, person_id), first, last, birth,
                 "F" if female else rng.choices(("M", "altro", "nd"), (94, 2, 4))[0],
@@ -387,9 +479,9 @@ class Generator:
                 rng.choice(("telefono", "telefono", "email", "sms")),
                 f"{rng.choice(FIRST_F + FIRST_M)} {last}" if minor else "",
                 f"3{rng.randrange(10**8, 10**9)}" if minor else "", minor,
-                registered, PRIVACY_VERSION, operator.id if operator else None, protected,
-                plan.tutors[0].id if protected else None, plan.desk.id, plan.desk.partner_id,
-                operator.id if operator else None, registered, registered, 1))
+                registered, PRIVACY_VERSION, operator_id, protected,
+                plan.tutor_ids[0] if protected else None, plan.desk_id, plan.partner_id,
+                operator_id, registered, registered, 1))
             plan.people.append((person_id, registered))
             self.codes[person_id] = format_code(registered.year, person_id)
         self.counts.add("young_people", total)
@@ -431,7 +523,7 @@ class Generator:
             chosen = rng.sample(range(low, high), len(rooms))
             for room, index in zip(rooms, chosen, strict=True):
                 person_id = people[index][0]
-                appointment_id = self._appointment(plan, plan.tutors[room], person_id, starts_at, past, note_rate,
+                appointment_id = self._appointment(plan, plan.tutor_ids[room], person_id, starts_at, past, note_rate,
                                                    sink)
                 if person_id not in seen:  # a first appointment often comes from a helpdesk request
                     seen.add(person_id)
@@ -463,7 +555,7 @@ class Generator:
             day += timedelta(days=1)
         return cells
 
-    def _appointment(self, plan: DeskPlan, tutor: User, person_id: int, starts_at: datetime, past: bool,
+    def _appointment(self, plan: DeskPlan, tutor_id: int, person_id: int, starts_at: datetime, past: bool,
                      note_rate: float, sink) -> int:
         rng = self.rng
         appointment_id = self.next_id("appointments")
@@ -473,37 +565,36 @@ class Generator:
             status = "cancelled" if roll < 0.13 else "no_show" if roll < 0.22 else "attended"
         else:
             status = "cancelled" if roll < 0.08 else "confirmed" if roll < 0.35 else "booked"
-        operator = rng.choice(plan.operators) if plan.operators else None
-        operator_id = operator.id if operator else None
+        operator_id = rng.choice(plan.operator_ids) if plan.operator_ids else None
         created_at = min(self.now, starts_at - timedelta(days=rng.randint(1, 21), minutes=rng.randrange(480)))
         cancelled = status == "cancelled"
         cancelled_at = min(self.now, starts_at - timedelta(hours=rng.randint(2, 48))) if cancelled else None
         cancelled_at = max(cancelled_at, created_at) if cancelled_at else None
         changed_at = cancelled_at or (min(self.now, ends_at) if status in ("attended", "no_show") else created_at)
         sink.add("appointments", (
-            appointment_id, plan.desk.id, tutor.id, person_id, rng.choice(plan.services),
+            appointment_id, plan.desk_id, tutor_id, person_id, rng.choice(plan.services),
             rng.choices(("presenza", "telefono", "video"), (85, 10, 5))[0], starts_at, ends_at, status,
             rng.choice(CANCEL_REASONS) if cancelled else "",
             rng.choice(("young_person", "young_person", "desk", "tutor")) if cancelled else None,
             operator_id if cancelled else None, cancelled_at, None, None,
             f"{uuid.UUID(int=rng.getrandbits(128))}{UID_SUFFIX}", 0, operator_id, created_at,
-            tutor.id if status in ("attended", "no_show") else operator_id, changed_at, 1))
+            tutor_id if status in ("attended", "no_show") else operator_id, changed_at, 1))
         sink.add("appointment_events", (self.next_id("appointment_events"), appointment_id, created_at, operator_id,
                                         "created", None, "booked", ""))
         events = 1
         if status != "booked":
             kind = "confirmed" if status == "confirmed" else status
-            actor = tutor.id if status in ("attended", "no_show") else operator_id
+            actor = tutor_id if status in ("attended", "no_show") else operator_id
             sink.add("appointment_events", (self.next_id("appointment_events"), appointment_id, changed_at, actor,
                                             kind, "booked", status, ""))
             events += 1
         self.counts.add("appointments")
         self.counts.add("appointment_events", events)
         if status == "attended" and rng.random() < note_rate:
-            self._note(plan, tutor, person_id, appointment_id, starts_at, ends_at, sink)
+            self._note(plan, tutor_id, person_id, appointment_id, starts_at, ends_at, sink)
         return appointment_id
 
-    def _note(self, plan: DeskPlan, tutor: User, person_id: int, appointment_id: int, starts_at: datetime,
+    def _note(self, plan: DeskPlan, tutor_id: int, person_id: int, appointment_id: int, starts_at: datetime,
               ends_at: datetime, sink) -> None:
         rng = self.rng
         note_id = self.next_id("notes")
@@ -523,24 +614,56 @@ class Generator:
         saved_at = min(self.now, ends_at + timedelta(minutes=rng.randint(5, 240)))
         content_hash = None
         if final:
-            note = SimpleNamespace(
-                id=note_id, author_id=tutor.id, young_person=SimpleNamespace(code=self.codes[person_id]),
-                appointment=SimpleNamespace(id=appointment_id, desk_id=plan.desk.id, starts_at=starts_at,
-                                            ends_at=ends_at),
-                outcomes=[SimpleNamespace(outcome=n, progress=p) for n, p in progress.items()],
-                topics=topics, summary=summary, agreements=agreements, referral_codes=referrals,
-                referral_other=referral_other, needs_attention=attention)
-            content_hash = note_services.content_hash(note)
+            content_hash = self._content_hash(note_id, tutor_id, person_id, appointment_id, plan.desk_id, starts_at,
+                                              ends_at, progress, topics, summary, agreements, referrals,
+                                              referral_other, attention)
         seen_at = saved_at + timedelta(days=2) if attention and final and saved_at < self.now - timedelta(days=30) \
             else None
         # Written as a draft (the hash already known), finalised by one UPDATE after the outcomes.
-        sink.add("notes", (note_id, appointment_id, tutor.id, person_id, "draft", topics, summary, agreements,
+        sink.add("notes", (note_id, appointment_id, tutor_id, person_id, "draft", topics, summary, agreements,
                            ",".join(referrals), referral_other, attention, rng.randint(1, 4), ends_at, saved_at,
                            None, None, content_hash, seen_at))
         for n, p in progress.items():
             sink.add("note_outcomes", (note_id, n, p))
         self.counts.add("notes")
         self.counts.add("note_outcomes", len(progress))
+
+    def _content_hash(self, note_id: int, tutor_id: int, person_id: int, appointment_id: int, desk_id: int,
+                      starts_at: datetime, ends_at: datetime, progress: dict[int, str], topics: str, summary: str,
+                      agreements: str, referrals: list[str], referral_other: str, attention: bool) -> str:
+        """The note's real content hash (app.notes.services.content_hash), ~10 x cheaper for 600,000 notes.
+
+        The canonical JSON is assembled from pieces encoded once (the texts come from small pools);
+        every 1000th note is also hashed by the application's own function and the load stops if the
+        two ever differ (the canonical form changed there and not here).
+        """
+        text = self._json
+        outcomes = ",".join(f"[{n},{text(p)}]" for n, p in progress.items())  # sorted by outcome
+        canonical = (
+            f'{{"agreements":{text(agreements)},"appointment":{appointment_id},"desk":{desk_id},'
+            f'"ends_at":"{ends_at.isoformat()}","needs_attention":{"true" if attention else "false"},'
+            f'"note":{note_id},"outcomes":[{outcomes}],"referral_other":{text(referral_other)},'
+            f'"referrals":[{",".join(map(text, referrals))}],"starts_at":"{starts_at.isoformat()}",'
+            f'"summary":{text(summary)},"topics":{text(topics)},"tutor":{tutor_id},'
+            f'"young_person":{text(self.codes[person_id])}}}')
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        if note_id % 1000 == 1:
+            note = SimpleNamespace(
+                id=note_id, author_id=tutor_id, young_person=SimpleNamespace(code=self.codes[person_id]),
+                appointment=SimpleNamespace(id=appointment_id, desk_id=desk_id, starts_at=starts_at, ends_at=ends_at),
+                outcomes=[SimpleNamespace(outcome=n, progress=p) for n, p in progress.items()],
+                topics=topics, summary=summary, agreements=agreements, referral_codes=referrals,
+                referral_other=referral_other, needs_attention=attention)
+            if note_services.content_hash(note) != digest:
+                raise RuntimeError(f"Nota {note_id}: l'impronta calcolata qui differisce da quella dell'applicazione.")
+        return digest
+
+    def _json(self, value: str) -> str:
+        """A string as canonical JSON text (json.dumps, ensure_ascii=False), remembered: the pools are small."""
+        encoded = self.encoded.get(value)
+        if encoded is None:
+            encoded = self.encoded[value] = json.dumps(value, ensure_ascii=False)
+        return encoded
 
     def _ticket(self, plan: DeskPlan, received: datetime, sink, *, person_id: int | None = None,
                 appointment_id: int | None = None) -> None:
@@ -555,12 +678,12 @@ class Generator:
             status = rng.choices(("new", "in_progress", "waiting", "closed"), (35, 30, 15, 20))[0]
             outcome = rng.choice(TICKET_OUTCOMES) if status == "closed" else None
         topic = rng.choice(plan.services + ("altro",))
-        operator = rng.choice(plan.operators) if plan.operators and status != "new" else None
+        operator_id = rng.choice(plan.operator_ids) if plan.operator_ids and status != "new" else None
         channel = rng.choice(("web", "web", "web", "telefono", "sportello", "email", "scuola"))
         age = rng.randint(13, 30)
         closed_at = received + timedelta(days=rng.randint(1, 20)) if status == "closed" else None
         closed_at = min(closed_at, self.now) if closed_at else None
-        town = plan.desk.municipality_id
+        town = plan.town_id
         email = "" if rng.random() < 0.3 else f"richiesta{ticket_id}@example.org"
         sink.add("tickets", (
             ticket_id, format_reference(received.year, ticket_id), channel, status, outcome,
@@ -568,9 +691,9 @@ class Generator:
             f"3{rng.randrange(10**8, 10**9)}" if not email or rng.random() < 0.7 else "", email, topic,
             rng.choice(("Pomeriggio", "Mattina", "Dopo le 16", "")), None, MESSAGES.get(topic, MESSAGES["altro"]),
             "Istituto comprensivo" if channel == "scuola" else "", "Genitore" if age < 14 else "",
-            "Telefono del genitore" if age < 14 else "", age < 14, received, PRIVACY_VERSION, plan.desk.id,
-            operator.id if operator else None, status != "new", person_id,
-            operator.id if channel in ("telefono", "sportello") and operator else None, received,
+            "Telefono del genitore" if age < 14 else "", age < 14, received, PRIVACY_VERSION, plan.desk_id,
+            operator_id, status != "new", person_id,
+            operator_id if channel in ("telefono", "sportello") and operator_id else None, received,
             closed_at or received, closed_at, 1))
         if appointment_id is not None:
             sink.add("ticket_appointments", (ticket_id, appointment_id))
@@ -603,42 +726,58 @@ def generate(scale: float, seed_value: int = 2026, today: date | None = None,
     postgres = engine.dialect.name == "postgresql"
     # One transaction for everything (the ORM network included): a failure leaves the database as it was.
     connection = db.session.connection()
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as work:
-        if postgres:
-            connection.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
-            connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
-            drops, creates = _pg_deferrable(connection)
-            for statement in drops:
-                connection.execute(sa.text(statement))
-            sink = PostgresSink(Path(work))
-        else:
-            sink = SqliteSink(connection)
+    lifted: list[tuple[str, str]] = []
+    if postgres:
+        for setting in ("maintenance_work_mem = '1GB'", "work_mem = '256MB'", "max_parallel_maintenance_workers = 2",
+                        "synchronous_commit = off"):
+            connection.execute(sa.text(f"SET LOCAL {setting}"))
+        drops, creates = _pg_deferrable(connection)
+        for statement in drops:
+            connection.execute(sa.text(statement))
+        # Empty already (checked above); truncated in this transaction so that COPY may FREEZE its rows.
+        connection.execute(sa.text(f"TRUNCATE {', '.join(COLUMNS)}"))
+        lifted = _pg_insert_triggers(connection)
+        for table, trigger in lifted:
+            connection.execute(sa.text(f'ALTER TABLE {table} DISABLE TRIGGER "{trigger}"'))
+        sink = PostgresSink(connection)
+    else:
+        sink = SqliteSink(connection)
+    try:
         generator.people(plans, sink)
         sink.flush()
         log(f"Giovani: {generator.counts.rows['young_people']} ({clock.perf_counter() - started:.1f} s)")
         generator.activity(plans, sink)
         log(f"Righe generate ({clock.perf_counter() - started:.1f} s)")
         sink.load(connection, log)
-        # Finalise: the notes whose hash is known become final, as the editor's "Finalizza" does.
-        connection.execute(sa.text(
-            "UPDATE notes SET status = 'final', finalised_at = saved_at, finalised_by_id = author_id "
-            "WHERE content_hash IS NOT NULL"))
-        log(f"Note finalizzate ({clock.perf_counter() - started:.1f} s)")
-        if postgres:
-            for statement in creates:
-                step = clock.perf_counter()
-                connection.execute(sa.text(statement))
-                if clock.perf_counter() - step > 2:
-                    log(f"  {statement[:90]}… {clock.perf_counter() - step:.1f} s")
-            for table in SEQUENCED:
-                connection.execute(sa.text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                    f"(SELECT coalesce(max(id), 1) FROM {table}))"))
-            log(f"Indici e vincoli ricreati ({clock.perf_counter() - started:.1f} s)")
+    finally:
+        sink.close()  # also on failure: the writer thread ends before the transaction does
+    log(f"Righe caricate ({clock.perf_counter() - started:.1f} s)")
+    for table, trigger in lifted:
+        violation = connection.execute(sa.text(INSERT_TRIGGER_CHECKS[table, trigger])).first()
+        if violation is not None:
+            raise RuntimeError(f"{table}: una riga viola ciò che {trigger} garantisce ({tuple(violation)}).")
+        connection.execute(sa.text(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"'))
+    # Finalise: the notes whose hash is known become final, as the editor's "Finalizza" does.
+    connection.execute(sa.text(
+        "UPDATE notes SET status = 'final', finalised_at = saved_at, finalised_by_id = author_id "
+        "WHERE content_hash IS NOT NULL"))
+    log(f"Note finalizzate ({clock.perf_counter() - started:.1f} s)")
+    if postgres:
+        for statement in creates:
+            step = clock.perf_counter()
+            connection.execute(sa.text(statement))
+            if clock.perf_counter() - step > 2:
+                log(f"  {statement[:90]}… {clock.perf_counter() - step:.1f} s")
+        for table in SEQUENCED:
+            connection.execute(sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+        log(f"Indici e vincoli ricreati ({clock.perf_counter() - started:.1f} s)")
     db.session.commit()
     if postgres:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            # Hint bits and the visibility map, as autovacuum leaves a long-lived database (index-only scans).
+            # The visibility map and statistics, as autovacuum leaves a long-lived database (index-only
+            # scans); the frozen COPY pages are skipped, the finalised notes' old versions are removed.
             for table in COLUMNS:
                 connection.execute(sa.text(f"VACUUM (ANALYZE) {table}"))
     log(f"Fatto in {clock.perf_counter() - started:.1f} s")
