@@ -2,8 +2,8 @@
 
 For each scale (1 and 0.01 by default):
 1. a database `hub_bench_s<scale>` on 127.0.0.1:5432 is created, migrated and filled by
-   `flask bench-data`, or reused when its comment says it holds the same scale, seed, schema
-   revision and generator version;
+   `flask bench-data`; or reused when its comment says it holds the same scale, seed and generator
+   version, after `flask db upgrade` when migrations were only added since (plan_database);
 2. in-process (a child Python with that database): the fixture for the load (accounts, desks,
    young people, draft notes, archived notes; a few drafts are finalised through the real service,
    which renders and archives their PDF: the "first render"), bare WeasyPrint on the same note
@@ -23,6 +23,7 @@ file serving, not the app).
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import hashlib
 import json
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 RESULTS = ROOT / "bench" / "results.json"
 HISTORY = ROOT / "docs" / "benchmarks.md"
+VERSIONS = ROOT / "migrations" / "versions"
 WORK = ROOT / "instance" / "bench"  # fixtures, locust CSVs, each database's PDF archive (git-ignored)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 # Redis like production (the report cache shared by the gunicorn workers); one database index of its own,
@@ -85,39 +88,185 @@ def _admin():
     return psycopg.connect(f"{SERVER}/postgres", autocommit=True)
 
 
-def head_revision() -> str:
-    """The migrations' head plus a digest of their text (a filled-in placeholder changes the schema, not the id)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+@dataclass(frozen=True)
+class Migration:
+    """One migration file, as the reuse decision sees it."""
 
-    config = Config()
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "migrations" / "versions").glob("*.py")):
-        digest.update(path.read_bytes())
-    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads())) + "-" + digest.hexdigest()[:12]
+    revision: str
+    down_revision: str | None
+    digest: str  # sha256 of the file, 16 hex digits
+    empty: bool  # upgrade() does nothing (a reserved placeholder): applying it again is harmless
 
 
-def ensure_database(scale: float, seed: int) -> dict:
-    """Reuse the database when its comment matches, else build it; returns what was done and how long it took."""
-    name = db_name(scale)
-    wanted = {"scale": scale, "seed": seed, "revision": head_revision(), "generator": GENERATOR_VERSION}
+def migration_of(text: bytes) -> Migration:
+    """Read a migration file's revision ids and whether its upgrade() does anything."""
+    values: dict[str, object] = {}
+    empty = False
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("revision", "down_revision"):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.FunctionDef) and node.name == "upgrade":
+            empty = all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                        for s in node.body)
+    return Migration(str(values.get("revision")), values.get("down_revision"),  # type: ignore[arg-type]
+                     hashlib.sha256(text).hexdigest()[:16], empty)
+
+
+def current_migrations() -> dict[str, Migration]:
+    """The migration files in the working tree, by file name."""
+    return {path.name: migration_of(path.read_bytes()) for path in sorted(VERSIONS.glob("*.py"))}
+
+
+def migrations_record(migrations: dict[str, Migration]) -> dict:
+    """What a database's comment records about the migrations it was built or upgraded with."""
+    ordered = sorted(migrations)
+    return {"revision": migrations[ordered[-1]].revision if ordered else None,
+            "migrations": {name: migrations[name].digest for name in ordered},
+            "empty_migrations": [name for name in ordered if migrations[name].empty]}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ensure_database does with an existing bench database, and why."""
+
+    action: str  # "reuse", "upgrade" or "rebuild"
+    reason: str = ""
+    stamp: str | None = None  # upgrade: first mark the database as being at this revision
+
+
+def plan_database(found: dict, wanted: dict, current: dict[str, Migration]) -> Plan:
+    """Reuse, upgrade in place or rebuild a bench database, from its comment and the migration files now.
+
+    Rebuild when the data would differ (scale, seed, generator version) or when a migration it already
+    applied has changed since (its schema is not what the file now says); upgrade in place when the
+    only difference is migrations added after the ones it has (an added index: `flask db upgrade`,
+    then ANALYZE, instead of regenerating the data). A changed file that was an empty placeholder when
+    applied, followed only by files that were empty too, is applied again from there (stamp back, then
+    upgrade): nothing of it is in the database to undo.
+    """
+    if not found:
+        return Plan("rebuild", "no description")
+    for key, value in wanted.items():
+        if found.get(key) != value:
+            return Plan("rebuild", f"{key} {found.get(key)!r}, wanted {value!r}")
+    recorded = found.get("migrations")
+    if not isinstance(recorded, dict) or not recorded:
+        return Plan("rebuild", "the migrations it was built with are not recorded")
+    empty = set(found.get("empty_migrations") or ())
+    applied = sorted(recorded)
+    removed = [name for name in applied if name not in current]
+    if removed:
+        return Plan("rebuild", f"applied migration {removed[0]} no longer exists")
+    added = [name for name in sorted(current) if name not in recorded]
+    if added and added[0] < applied[-1]:
+        return Plan("rebuild", f"new migration {added[0]} comes before applied ones")
+    changed = [name for name in applied if current[name].digest != recorded[name]]
+    if changed:
+        again = [name for name in applied if name >= changed[0]]
+        if any(name not in empty for name in again) or current[changed[0]].down_revision is None:
+            return Plan("rebuild", f"applied migration {changed[0]} changed")
+        return Plan("upgrade", f"{', '.join(changed)} filled in (empty when applied), "
+                               f"{len(again) + len(added)} migration(s) from {changed[0]} applied",
+                    stamp=current[changed[0]].down_revision)
+    if added:
+        return Plan("upgrade", f"{len(added)} new migration(s): {', '.join(added)}")
+    return Plan("reuse")
+
+
+def _git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True).stdout
+
+
+def legacy_record(revision: str) -> dict | None:
+    """The migrations behind an old comment's revision ('<head>-<12 hex digits of all the files>'), from git.
+
+    Comments written before the per-file digests hold one digest of every migration file's text; the
+    commit whose migrations give that same digest tells which files (and which contents) the database
+    was built with. None when no commit matches (or there is no git): the database is then rebuilt.
+    """
+    head, _, digest = revision.rpartition("-")
+    if not head or len(digest) != 12:
+        return None
+    folder = VERSIONS.relative_to(ROOT).as_posix()
+    try:
+        commits = _git("log", "--format=%H", "--", folder).decode().split()
+        blobs: dict[str, bytes] = {}
+        for commit in commits:
+            files = []
+            for line in _git("ls-tree", commit, f"{folder}/").decode().splitlines():
+                meta, path = line.split("\t", 1)
+                if path.endswith(".py"):
+                    blob = meta.split()[2]
+                    if blob not in blobs:
+                        blobs[blob] = _git("cat-file", "blob", blob)
+                    files.append((path, blobs[blob]))
+            files.sort()
+            if hashlib.sha256(b"".join(text for _path, text in files)).hexdigest()[:12] == digest:
+                record = migrations_record({Path(path).name: migration_of(text) for path, text in files})
+                return record if record["revision"] == head else None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None
+
+
+def _describe(name: str, description: dict) -> None:
+    from psycopg import sql
+
+    with _admin() as conn:
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name),
+                                                                    sql.Literal(json.dumps(description))))
+
+
+def _public(description: dict) -> dict:
+    """The description without the per-file digests (bench/results.json stays readable)."""
+    return {k: v for k, v in description.items() if k not in ("migrations", "empty_migrations")}
+
+
+def ensure_database(scale: float, seed: int, name: str | None = None) -> dict:
+    """Reuse, upgrade or build the scale's database (plan_database decides); returns what was done and its times."""
+    name = name or db_name(scale)
+    wanted = {"scale": scale, "seed": seed, "generator": GENERATOR_VERSION}
+    current = current_migrations()
     with _admin() as conn:
         row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                            (name,)).fetchone()
+    found: dict = {}
+    if row is not None:
+        try:
+            found = json.loads(row[0] or "{}")
+        except ValueError:
+            found = {}
+        if found and "migrations" not in found and isinstance(found.get("revision"), str):
+            found = {**found, **(legacy_record(found["revision"]) or {})}
+    plan = plan_database(found, wanted, current) if row is not None else Plan("rebuild", "missing")
+    env = app_env(name)
+    if plan.action == "reuse":
+        log(f"{name}: reused ({found.get('generated_at')}, generated in {found.get('seconds')} s)")
+        return {**_public(found), "reused": True}
+    if plan.action == "upgrade":
+        log(f"{name}: upgrading in place: {plan.reason}")
+        started = time.perf_counter()
+        if plan.stamp:
+            subprocess.run([BIN / "flask", "db", "stamp", plan.stamp], cwd=ROOT, env=env, check=True,
+                           capture_output=True)
+        subprocess.run([BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+        import psycopg
+
+        with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        seconds = round(time.perf_counter() - started, 1)
+        description = {**found, **migrations_record(current), "upgraded_at": datetime.now(UTC).isoformat(
+            timespec="seconds"), "upgrade_seconds": seconds}
+        _describe(name, description)
+        log(f"{name}: upgraded to {description['revision']} in {seconds} s")
+        return {**_public(description), "reused": True}
+    log(f"{name}: {'exists' if row is not None else 'missing'} ({plan.reason}), built")
+    with _admin() as conn:
         if row is not None:
-            try:
-                found = json.loads(row[0] or "{}")
-            except ValueError:
-                found = {}
-            if {k: found.get(k) for k in wanted} == wanted:
-                log(f"{name}: reused ({found.get('generated_at')}, generated in {found.get('seconds')} s)")
-                return {**found, "reused": True}
-            log(f"{name}: exists with {found or 'no description'}, rebuilt")
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     shutil.rmtree(WORK / name, ignore_errors=True)
-    env = app_env(name)
     subprocess.run([BIN / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     log(f"{name}: generating scale {scale:g} (seed {seed})…")
     started, cpu = time.perf_counter(), os.times()
@@ -126,12 +275,12 @@ def ensure_database(scale: float, seed: int) -> dict:
     after = os.times()
     seconds = round(time.perf_counter() - started, 1)
     child_cpu = round((after.children_user - cpu.children_user) + (after.children_system - cpu.children_system), 1)
-    description = {**wanted, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": seconds,
+    description = {**wanted, **migrations_record(current),
+                   "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": seconds,
                    "generator_cpu_seconds": child_cpu}
-    with _admin() as conn:
-        conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{json.dumps(description)}'")
+    _describe(name, description)
     log(f"{name}: generated in {seconds} s (generator process CPU {child_cpu} s)")
-    return {**description, "reused": False}
+    return {**_public(description), "reused": False}
 
 
 def database_size(name: str) -> str:
