@@ -105,7 +105,7 @@ class BusyIndex(tuple):
     """
 
     @cached_property
-    def spans(self) -> tuple[dict[int, list[Span]], dict[int, list[Span]], dict[int, list[Span]]]:
+    def _index(self) -> tuple[dict[int, list[Span]], dict[int, list[Span]], dict[int, list[Span]]]:
         """(by desk, by tutor, by young person): each appointment as a span, in input order."""
         by_desk: dict[int, list[Span]] = {}
         by_tutor: dict[int, list[Span]] = {}
@@ -378,6 +378,8 @@ def _by_weekday(schedule: Schedule) -> list[tuple[list[Span], list[WeeklyInterva
     """
     table: list[tuple[list[Span], list[WeeklyInterval]]] = [([], []) for _ in range(7)]
     for interval in schedule.intervals:
+        if interval.weekday not in range(7):
+            continue  # no such day (validation refuses it): never open
         begin = _wall_seconds(interval.start)
         finish = _DAY if interval.end == time(0) else _wall_seconds(interval.end)
         seconds, intervals = table[interval.weekday]
@@ -555,7 +557,7 @@ def _busy_spans_for(busy: Iterable[Busy], desk_id: int, tutor_ids: set[int], you
     matter before converting any (most appointments are elsewhere).
     """
     if isinstance(busy, BusyIndex):
-        by_desk, by_tutor, by_person = busy.spans
+        by_desk, by_tutor, by_person = busy._index
         return (by_desk.get(desk_id, []),
                 {tutor: by_tutor[tutor] for tutor in tutor_ids if tutor in by_tutor},
                 by_person.get(young_person_id, []) if young_person_id is not None else [])
