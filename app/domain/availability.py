@@ -102,6 +102,8 @@ class BusyIndex(tuple):
     one desk's, its tutors' and the young person's appointments from the index instead of
     scanning every row, so one list can serve many desks (all the desks' calendars, the
     benchmark) for the price of one pass. Being immutable, the index never goes stale.
+    Every row is converted when the index is built, so a naive instant in any row raises
+    `ValueError` then (a plain list only checks the rows that matter to the call).
     """
 
     @cached_property
@@ -162,7 +164,6 @@ class DaySummary:
 # and become aware UTC datetimes only at the edges. Spans are (start, end) pairs,
 # end excluded; span lists are kept sorted and disjoint.
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY = 86400
 MAX_SEARCH_DAYS = 60
