@@ -299,56 +299,112 @@ def _sessions(viewer, f: ReportFilters, *columns, statuses=(Status.ATTENDED, Sta
 
 _ATTENDED = Appointment.status == Status.ATTENDED
 _NO_SHOW = Appointment.status == Status.NO_SHOW
+AGE_BAND_SQL_ORDER = ((14, "<14"), (18, "14-17"), (25, "18-24"), (36, "25-35"))
 
 
-def _new_since(bound):
-    """This attended session's young person had no attended session before `bound` (new to the programme)."""
+def _month_starts(f: ReportFilters) -> dict[int, datetime]:
+    """yyyymm -> the UTC instant of that local month's first midnight, for each month of the period."""
+    return {m: _utc_bounds(date(m // 100, m % 100, 1), date(m // 100, m % 100, 1))[0] for m in _months(f.start, f.end)}
+
+
+def _month_of(starts: dict[int, datetime]):
+    """The local month (yyyymm) of each session, by comparing its start with the months' first instants.
+
+    Comparisons of timestamps, where formatting a local date costs a time zone conversion per row.
+    """
+    months = list(starts)
+    whens = [(Appointment.starts_at < starts[nxt], cur) for cur, nxt in zip(months, months[1:], strict=False)]
+    return sa.case(*whens, else_=months[-1]) if whens else sa.literal(months[-1])
+
+
+def _age_years(f: ReportFilters):
+    """The young person's age in whole years on the (local) day of the session."""
+    if _dialect() == "postgresql":
+        # age() borrows like the yyyymmdd subtraction below (born 29/2: one year older on 1/3), without
+        # formatting two dates per row.
+        return sa.func.date_part("year", sa.func.age(sa.func.timezone("Europe/Rome", Appointment.starts_at),
+                                                     YoungPerson.birth_date))
+    return (_local_ymd(Appointment.starts_at, f.start, f.end) - _birth_ymd()) // 10000
+
+
+def _people(viewer, f: ReportFilters) -> dict[str, dict[str, list[int]]]:
+    """Every count of people and sessions in ONE statement: kind -> key -> [reached, new, sessions, no-shows].
+
+    The period's sessions are read once (an index-only range scan on `starts_at` where the index
+    exists, migration 0013) and grouped per young person and breakdown key (`cells`); the tables
+    then group those few rows again, per key and person, so a young person counts once per row
+    without a DISTINCT over the period's appointments. "New" needs each young person's first
+    attended session ever: one index probe per *person* (`people`), not one per appointment.
+    A young person is new in the period when that first session is not before the period, and new
+    in a month when it is not before that month's start and the month is their first attended
+    month of the period (any later month has an earlier attended session in the period).
+    Kinds: head (key "p" protected / "n" the others), month, month_new, desk, town, band, gender,
+    study_work; every kind but head leaves the protected records out (they count in totals only).
+    """
+    starts = _month_starts(f)
+    band = sa.case(*((_age_years(f) < limit, key) for limit, key in AGE_BAND_SQL_ORDER), else_="altro")
+    attended = sa.func.sum(sa.case((_ATTENDED, 1), else_=0))
+    no_show = sa.func.sum(sa.case((_NO_SHOW, 1), else_=0))
+    keys = (Appointment.young_person_id.label("yp"), Appointment.desk_id.label("desk"),
+            Desk.municipality_id.label("town"), _month_of(starts).label("mon"), band.label("band"),
+            YoungPerson.protected.label("prot"), YoungPerson.gender.label("gender"),
+            YoungPerson.study_work_status.label("sw"))
+    cells = (_sessions(viewer, f, *keys, attended.label("att"), no_show.label("ns"))
+             .group_by(*(k.element for k in keys)).cte("cells"))
+
     prior = aliased(Appointment)
-    return sa.and_(_ATTENDED, ~sa.exists().where(
-        prior.young_person_id == Appointment.young_person_id, prior.status == Status.ATTENDED,
-        prior.starts_at < bound))
+    first_ever = (sa.select(sa.func.min(prior.starts_at))
+                  .where(prior.young_person_id == cells.c.yp, prior.status == Status.ATTENDED).scalar_subquery())
+    people = (sa.select(cells.c.yp, cells.c.prot, cells.c.gender, cells.c.sw,
+                        sa.func.sum(cells.c.att).label("att"), sa.func.sum(cells.c.ns).label("ns"),
+                        sa.func.min(sa.case((cells.c.att > 0, cells.c.mon))).label("first_mon"),
+                        first_ever.label("first"))
+              .group_by(cells.c.yp, cells.c.prot, cells.c.gender, cells.c.sw).cte("people"))
 
+    def one_if(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
 
-def _month_start(f: ReportFilters):
-    """The UTC instant of the local start of each row's month (CASE over the period's months)."""
-    months = _months(f.start, f.end)
-    starts = [_utc_bounds(date(m // 100, m % 100, 1), date(m // 100, m % 100, 1))[0] for m in months]
-    whens = [(Appointment.starts_at < nxt, sa.literal(cur, UTCDateTime()))
-             for cur, nxt in zip(starts, starts[1:], strict=False)]
-    if not whens:
-        return sa.literal(starts[0], UTCDateTime())
-    return sa.case(*whens, else_=sa.literal(starts[-1], UTCDateTime()))
+    def counts(source, kind: str, key, *, new=None):
+        reached = one_if(source.c.att > 0)
+        return (sa.literal(kind).label("kind"), sa.cast(key, sa.String).label("k"), reached.label("reached"),
+                (new if new is not None else sa.literal(0)).label("new"),
+                sa.func.sum(source.c.att).label("sessions"), sa.func.sum(source.c.ns).label("no_shows"))
 
-
-def _person_counts(new_bound, condition=sa.true()):
-    """reached, new (no attended session before `new_bound`), sessions, no-shows among rows matching `condition`."""
-    return (
-        sa.func.count(sa.distinct(sa.case((sa.and_(_ATTENDED, condition), Appointment.young_person_id)))),
-        sa.func.count(sa.distinct(sa.case((sa.and_(_new_since(new_bound), condition),
-                                           Appointment.young_person_id)))),
-        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(_ATTENDED, condition), 1), else_=0)), 0),
-        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(_NO_SHOW, condition), 1), else_=0)), 0),
-    )
-
-
-def _grouped(viewer, f, key, *, new: bool = False) -> dict:
-    """key -> [reached, (new,) sessions, no_shows] for non-protected records, one GROUP BY."""
-    if new:
-        cols = _person_counts(_month_start(f))
-    else:
-        reached, _first, sessions, no_shows = _person_counts(_utc_bounds(f.start, f.end)[0])
-        cols = (reached, sessions, no_shows)
-    query = _sessions(viewer, f, key.label("k"), *cols).where(YoungPerson.protected.is_(False)).group_by(key)
-    return {row[0]: [int(v or 0) for v in row[1:]] for row in db.session.execute(query)}
+    lo = sa.literal(_utc_bounds(f.start, f.end)[0], UTCDateTime())
+    visible = people.c.prot.is_(False)
+    prot_key = sa.case((people.c.prot.is_(True), "p"), else_="n")
+    parts = [
+        sa.select(*counts(people, "head", prot_key, new=one_if(sa.and_(people.c.att > 0, people.c.first >= lo))))
+        .group_by(prot_key),
+        sa.select(*counts(people, "gender", people.c.gender)).where(visible).group_by(people.c.gender),
+        sa.select(*counts(people, "study_work", people.c.sw)).where(visible).group_by(people.c.sw),
+    ]
+    first_month_start = sa.case(*((people.c.first_mon == m, sa.literal(ts, UTCDateTime())) for m, ts in starts.items()))
+    parts.append(
+        sa.select(sa.literal("month_new").label("kind"), sa.cast(people.c.first_mon, sa.String).label("k"),
+                  sa.literal(0).label("reached"), sa.func.count().label("new"), sa.literal(0).label("sessions"),
+                  sa.literal(0).label("no_shows"))
+        .where(visible, people.c.first_mon.is_not(None), people.c.first >= first_month_start)
+        .group_by(people.c.first_mon))
+    for kind, column in (("month", cells.c.mon), ("desk", cells.c.desk), ("town", cells.c.town),
+                         ("band", cells.c.band)):
+        per_person = (sa.select(column.label("key"), cells.c.yp, sa.func.sum(cells.c.att).label("att"),
+                                sa.func.sum(cells.c.ns).label("ns"))
+                      .where(cells.c.prot.is_(False)).group_by(column, cells.c.yp).subquery(f"{kind}_people"))
+        parts.append(sa.select(*counts(per_person, kind, per_person.c.key)).group_by(per_person.c.key))
+    out: dict[str, dict[str, list[int]]] = {}
+    for kind, key, *values in db.session.execute(sa.union_all(*parts)):
+        out.setdefault(kind, {})[key] = [int(v or 0) for v in values]
+    return out
 
 
 def _counts(viewer, f: ReportFilters) -> _Raw:
-    """Every count of a report (not hours, not waiting) in a fixed number of GROUP BY queries."""
-    protected = YoungPerson.protected.is_(True)
-    lo, _hi = _utc_bounds(f.start, f.end)
-    bound = sa.literal(lo, UTCDateTime())
-    head = db.session.execute(_sessions(viewer, f, *_person_counts(bound), *_person_counts(bound, protected))).one()
-    reached, new, sessions, no_shows, p_reached, p_new, p_sessions, p_no_shows = (int(v or 0) for v in head)
+    """Every count of a report (not hours, not waiting): people in one statement, outcomes, referrals."""
+    people = _people(viewer, f)
+    head = people.get("head", {})
+    mine, theirs = head.get("n", [0, 0, 0, 0]), head.get("p", [0, 0, 0, 0])
+    p_reached, p_new, p_sessions, p_no_shows = theirs
+    reached, new, sessions, no_shows = (a + b for a, b in zip(mine, theirs, strict=True))
     headline: dict = {"reached": reached, "reached_new": new, "reached_returning": reached - new,
                       "sessions": sessions, "no_shows": no_shows}
     reserved3 = [p_reached, p_sessions, p_no_shows]
@@ -358,49 +414,41 @@ def _counts(viewer, f: ReportFilters) -> _Raw:
     c_reached, c_new = _("Giovani raggiunti"), _("di cui nuovi")
     c_sessions, c_no_shows = _("Sessioni svolte"), _("Assenze")
 
-    ymd = _local_ymd(Appointment.starts_at, f.start, f.end)
-    by_month = _grouped(viewer, f, ymd // 100, new=True)
+    def three(kind: str) -> dict[str, list[int]]:
+        """key -> [reached, sessions, no-shows]"""
+        return {k: [v[0], v[2], v[3]] for k, v in people.get(kind, {}).items()}
+
+    months, month_new = people.get("month", {}), people.get("month_new", {})
+    by_month = {int(k): [v[0], month_new.get(k, [0, 0])[1], v[2], v[3]] for k, v in months.items()}
     tables["by_month"] = _RawTable(
         "by_month", _("Andamento per mese"), _("Mese"), (c_reached, c_new, c_sessions, c_no_shows), (COUNT,) * 4,
         [(f"{m // 100}-{m % 100:02d}", month_label(m), by_month.get(m, [0, 0, 0, 0])) for m in _months(f.start, f.end)],
         [p_reached, p_new, p_sessions, p_no_shows], [reached, new, sessions, no_shows],
         note=_("Chi torna in più mesi è contato in ogni mese: il totale conta ciascuno una volta."))
 
-    by_desk = _grouped(viewer, f, Appointment.desk_id)
-    by_town = _grouped(viewer, f, Desk.municipality_id)
     tables["by_desk"] = _RawTable("by_desk", _("Per sportello"), _("Sportello"),
                                   (c_reached, c_sessions, c_no_shows), (COUNT,) * 3,
-                                  [(str(k), "", v) for k, v in by_desk.items()], reserved3, total3)
+                                  [(k, "", v) for k, v in three("desk").items()], reserved3, total3)
     tables["by_town"] = _RawTable("by_town", _("Per comune dello sportello"), _("Comune"),
                                   (c_reached, c_sessions, c_no_shows), (COUNT,) * 3,
-                                  [(str(k), "", v) for k, v in by_town.items()], reserved3, total3)
+                                  [(k, "", v) for k, v in three("town").items()], reserved3, total3)
 
-    age = (ymd - _birth_ymd()) // 10000
-    band = sa.case((age < 14, "<14"), (age <= 17, "14-17"), (age <= 24, "18-24"), (age <= 35, "25-35"),
-                   else_="altro")
-    for key, title, heading, expr, labels in (
-        ("age_bands", _("Per fascia d'età (alla data della sessione)"), _("Fascia d'età"), band,
+    for key, title, heading, kind, labels in (
+        ("age_bands", _("Per fascia d'età (alla data della sessione)"), _("Fascia d'età"), "band",
          {"<14": _("meno di 14 anni"), "14-17": _("14–17 anni"), "18-24": _("18–24 anni"),
           "25-35": _("25–35 anni"), "altro": _("altra età")}),
-        ("gender", _("Per genere"), _("Genere"), YoungPerson.gender, {k: str(v) for k, v in GENDERS.items()}),
-        ("study_work", _("Per condizione di studio o lavoro"), _("Condizione"), YoungPerson.study_work_status,
+        ("gender", _("Per genere"), _("Genere"), "gender", {k: str(v) for k, v in GENDERS.items()}),
+        ("study_work", _("Per condizione di studio o lavoro"), _("Condizione"), "study_work",
          {k: str(v) for k, v in STUDY_WORK_STATUSES.items()}),
     ):
-        grouped = _grouped(viewer, f, expr)
+        grouped = three(kind)
         tables[key] = _RawTable(key, title, heading, (c_reached, c_sessions), (COUNT, COUNT),
                                 [(k, label, grouped.get(k, [0, 0, 0])[:2]) for k, label in labels.items()],
                                 reserved2, total2)
 
-    # Outcomes and referrals: final notes of attended sessions.
+    # Outcomes and referrals: final notes of attended sessions, read once for both tables.
     progress = list(PROGRESS)
-    outcome_rows = db.session.execute(
-        _sessions(viewer, f, NoteOutcome.outcome, YoungPerson.protected, sa.func.count(),
-                  *(sa.func.sum(sa.case((NoteOutcome.progress == p, 1), else_=0)) for p in progress),
-                  statuses=(Status.ATTENDED,))
-        .join(Note, sa.and_(Note.appointment_id == Appointment.id, Note.status == NoteStatus.FINAL))
-        .join(NoteOutcome, NoteOutcome.note_id == Note.id)
-        .group_by(NoteOutcome.outcome, YoungPerson.protected)
-    ).all()
+    outcome_rows, referral_rows = _final_notes(viewer, f, progress)
     outcomes = {n: [0] * (1 + len(progress)) for n in OUTCOMES}
     reserved_outcomes = [0] * (1 + len(progress))
     for number, is_protected, *values in outcome_rows:
@@ -415,14 +463,6 @@ def _counts(viewer, f: ReportFilters) -> _Raw:
         row_sums=((0, (1, 2, 3)),),
         note=_("Una sessione può lavorare su più obiettivi: è contata in ciascuno. Solo note finalizzate."))
 
-    wrapped = sa.literal(",") + Note.referrals + sa.literal(",")
-    referral_rows = db.session.execute(
-        _sessions(viewer, f, YoungPerson.protected,
-                  *(sa.func.sum(sa.case((wrapped.like(f"%,{code},%"), 1), else_=0)) for code in REFERRALS),
-                  statuses=(Status.ATTENDED,))
-        .join(Note, sa.and_(Note.appointment_id == Appointment.id, Note.status == NoteStatus.FINAL))
-        .group_by(YoungPerson.protected)
-    ).all()
     referrals = {code: 0 for code in REFERRALS}
     reserved_referrals = 0
     for is_protected, *values in referral_rows:
@@ -437,6 +477,43 @@ def _counts(viewer, f: ReportFilters) -> _Raw:
         [sum(referrals.values()) + reserved_referrals],
         note=_("Una sessione con più invii è contata per ciascuna destinazione. Solo note finalizzate."))
     return _Raw(headline, 0, tables)
+
+
+def _final_notes(viewer, f: ReportFilters, progress: list[str]) -> tuple[list, list]:
+    """(outcome, protected, sessions, one count per progress mark) rows and (protected, one count per referral)
+    rows, in one statement: the final notes of the period's attended sessions are joined once (`final_notes`,
+    one row per outcome), their outcomes grouped per outcome, their referrals counted once per note."""
+    notes = (_sessions(viewer, f, Note.id.label("note"), Note.referrals.label("refs"),
+                       YoungPerson.protected.label("prot"), NoteOutcome.outcome.label("outcome"),
+                       NoteOutcome.progress.label("progress"), statuses=(Status.ATTENDED,))
+             .join(Note, sa.and_(Note.appointment_id == Appointment.id, Note.status == NoteStatus.FINAL))
+             .outerjoin(NoteOutcome, NoteOutcome.note_id == Note.id)
+             .cte("final_notes"))
+    width = max(1 + len(progress), len(REFERRALS))
+
+    def padded(values: list) -> list:
+        return values + [sa.literal(0)] * (width - len(values))
+
+    by_outcome = (
+        sa.select(sa.literal("outcome").label("kind"), notes.c.outcome, notes.c.prot,
+                  *padded([sa.func.count()] + [sa.func.sum(sa.case((notes.c.progress == p, 1), else_=0))
+                                               for p in progress]))
+        .where(notes.c.outcome.is_not(None)).group_by(notes.c.outcome, notes.c.prot))
+    # A note has one row per outcome: its referrals are counted once (only notes with referrals, ~15 %).
+    per_note = (sa.select(notes.c.note, notes.c.prot, notes.c.refs).where(notes.c.refs != "")
+                .group_by(notes.c.note, notes.c.prot, notes.c.refs).subquery("notes_once"))
+    wrapped = sa.literal(",") + per_note.c.refs + sa.literal(",")
+    by_referral = (
+        sa.select(sa.literal("referral").label("kind"), sa.cast(sa.null(), sa.Integer), per_note.c.prot,
+                  *padded([sa.func.sum(sa.case((wrapped.like(f"%,{code},%"), 1), else_=0)) for code in REFERRALS]))
+        .group_by(per_note.c.prot))
+    outcome_rows, referral_rows = [], []
+    for kind, number, is_protected, *values in db.session.execute(sa.union_all(by_outcome, by_referral)):
+        if kind == "outcome":
+            outcome_rows.append((number, is_protected, *values[:1 + len(progress)]))
+        else:
+            referral_rows.append((is_protected, *values[:len(REFERRALS)]))
+    return outcome_rows, referral_rows
 
 
 def _hours(viewer, f: ReportFilters) -> tuple[dict[int, float], dict[int, float], dict[int, tuple[str, int]]]:
