@@ -10,33 +10,52 @@ from flask_login import LoginManager, login_user, logout_user
 
 from app import audit
 from app.extensions import db
-from app.models import User, UserSession
+from app.models import User, UserFactor, UserSession
 from app.models.base import utcnow
 from app.models.user import hash_token, new_token
 
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+# Whether the account has a confirmed authenticator, asked in the same statement as the session (the
+# two-factor gate needs it on every request of admins, coordinators and tutors); two_factor.has_second_factor
+# reads it from the user under this key.
+SECOND_FACTOR_KEY = "_has_second_factor"
+_CONFIRMED_FACTOR = (
+    sa.exists().where(UserFactor.user_id == User.id, UserFactor.confirmed_at.is_not(None)).label("has_factor")
+)
+
+
 def load_user_from_token(token: str) -> User | None:
-    """Flask-Login's user_loader: a live, unexpired, unrevoked session row."""
+    """Flask-Login's user_loader: a live, unexpired, unrevoked session row.
+
+    One statement per request: the session's times, the account with its organisation, and whether a second
+    factor is confirmed.
+    """
     if not token or len(token) > 100:
         return None
-    row = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None or not row.user.is_active:
+    found = db.session.execute(
+        sa.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.revoked_at,
+                  _CONFIRMED_FACTOR)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == hash_token(token))
+    ).first()
+    if found is None:
+        return None
+    user, session_id, created_at, last_seen_at, revoked_at, has_factor = found
+    if revoked_at is not None or not user.is_active:
         return None
     now = utcnow()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
-    if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        row.revoked_at = now
+    if now - last_seen_at > idle or now - created_at > absolute:
+        db.session.execute(sa.update(UserSession).where(UserSession.id == session_id).values(revoked_at=now))
         db.session.commit()
         return None
-    if now - row.last_seen_at > TOUCH_EVERY:
-        db.session.execute(
-            sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now)
-        )
+    if now - last_seen_at > TOUCH_EVERY:
+        db.session.execute(sa.update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
         db.session.commit()
-    user = row.user
+    user.__dict__[SECOND_FACTOR_KEY] = bool(has_factor)
     user.current_session_token = token
     return user
 

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from app import audit, mail
 from app.auth.services import password_fingerprint
-from app.auth.sessions import revoke_all_sessions
+from app.auth.sessions import SECOND_FACTOR_KEY, revoke_all_sessions
 from app.domain.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import RecoveryCode, User, UserFactor
@@ -106,14 +106,14 @@ def factor_of(user_id: int) -> UserFactor | None:
 
 
 def has_second_factor(user: User) -> bool:
-    """True when the account has a confirmed authenticator (cached for the request)."""
-    cached = user.__dict__.get("_has_second_factor")
+    """True when the account has a confirmed authenticator (cached for the request; the user loader fills it)."""
+    cached = user.__dict__.get(SECOND_FACTOR_KEY)
     if cached is None:
         cached = db.session.scalar(
             sa.select(sa.func.count()).select_from(UserFactor)
             .where(UserFactor.user_id == user.id, UserFactor.confirmed_at.is_not(None))
         ) > 0
-        user.__dict__["_has_second_factor"] = cached
+        user.__dict__[SECOND_FACTOR_KEY] = cached
     return cached
 
 
@@ -293,7 +293,7 @@ def confirm_enrolment(user: User, code: str | None) -> list[str]:
     audit.record("auth.2fa_enrolled", actor=user, object_type="user", object_id=user.id)
     _notify(user, _("è stata attivata la verifica in due passaggi."))
     db.session.commit()
-    user.__dict__["_has_second_factor"] = True
+    user.__dict__[SECOND_FACTOR_KEY] = True
     return codes
 
 
@@ -329,7 +329,7 @@ def disable(user: User, code: str | None) -> None:
     audit.record("auth.2fa_disabled", actor=user, object_type="user", object_id=user.id)
     _notify(user, _("è stata disattivata la verifica in due passaggi."))
     db.session.commit()
-    user.__dict__["_has_second_factor"] = False
+    user.__dict__[SECOND_FACTOR_KEY] = False
 
 
 def reset(actor: User, target: User) -> int:
