@@ -408,6 +408,8 @@ def inprocess(seed: int, out: Path, tutors_in_load: int) -> None:
                       datetime.combine(last + timedelta(days=1), datetime.min.time(), ROME))
             busy = busy_intervals([d.id for d in desks], start=window[0], end=window[1])
             loaded, cpu = time.perf_counter(), time.process_time()
+            # One list serves every desk: indexed by desk, tutor and young person on first use (timed here).
+            busy = engine.BusyIndex(busy)
             now = utcnow()
             slots = 0
             for desk, calendar in zip(desks, calendars, strict=True):
