@@ -88,6 +88,12 @@ class Ticket(db.Model):
         sa.CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="outcome_when_closed"),
         sa.CheckConstraint("age IS NULL OR (age BETWEEN 5 AND 99)", name="age_range"),
         sa.Index("ix_tickets_queue", "status", "priority", "received_at"),
+        # "Does this desk have a ticket I can see": the queue's desk filter (migration 0012).
+        sa.Index("ix_tickets_desk_assignee", "desk_id", "assignee_id"),
+        # The queue's search, ILIKE '%text%' on number, name and contacts: pg_trgm, PostgreSQL only (0012).
+        *(sa.Index(f"ix_tickets_{column}_trgm", column, postgresql_using="gin",
+                   postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+          for column in ("reference", "first_name", "email", "phone")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

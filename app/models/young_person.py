@@ -78,6 +78,14 @@ class YoungPerson(db.Model):
         ),
         sa.Index("ix_young_people_name", "last_name", "first_name"),
         sa.Index("ix_young_people_phone", "phone"),
+        # Search by any part of a name (ILIKE '%word%'): pg_trgm, PostgreSQL only (migration 0012).
+        sa.Index("ix_young_people_last_name_trgm", "last_name", postgresql_using="gin",
+                 postgresql_ops={"last_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        sa.Index("ix_young_people_first_name_trgm", "first_name", postgresql_using="gin",
+                 postgresql_ops={"first_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # Search by the start of a code (LIKE 'HDT-2026-00%') under any collation (migration 0012).
+        sa.Index("ix_young_people_code_prefix", "code",
+                 postgresql_ops={"code": "text_pattern_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
