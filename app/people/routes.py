@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app import audit
 from app.bookings import services as booking_services
+from app.domain import numbers
 from app.domain.errors import DomainError
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
@@ -35,11 +36,11 @@ def index():
     """The register: active search by name or code (htmx gets the results only)."""
     form = SearchForm(request.args)
     q = form.q.data or ""
-    people = services.search(current_user, q) if form.validate() else []
-    response = _page_or_fragment("people/index.html", "people/_results.html", form=form, people=people, q=q,
-                                 can_register=can_register_young_people(current_user),
-                                 today=services.today_local())
-    return response
+    page = numbers.int_or_none(request.args.get("pagina")) or 1
+    result = services.search_page(current_user, q, page) if form.validate() else services.SearchPage([], 1, False)
+    return _page_or_fragment("people/index.html", "people/_results.html", form=form, people=result.people, q=q,
+                             result=result, per_page=services.SEARCH_LIMIT,
+                             can_register=can_register_young_people(current_user), today=services.today_local())
 
 
 def _fill_choices(form: PersonForm) -> None:
