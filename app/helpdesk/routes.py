@@ -18,6 +18,7 @@ from app.domain.errors import DomainError
 from app.extensions import db, limiter
 from app.helpdesk import bp, services
 from app.helpdesk.forms import CommentForm, IntakeForm, PriorityForm, RequestForm, StatusForm
+from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
 from app.models import (
@@ -152,11 +153,14 @@ def index():
     filters = _filters(request.args)
     tickets = services.queue(current_user, filters)
     context = dict(tickets=tickets, filters=filters, ages=services.ages(tickets), statuses=TICKET_STATUSES,
-                   tabs=services.STATUS_TABS, desks=services.queue_desks(current_user), towns=_towns(),
+                   tabs=services.STATUS_TABS,
                    staff=services.assignable(current_user) if can_assign_ticket(current_user) else [],
                    can_assign=can_assign_ticket(current_user), topics=services.topics(),
                    can_intake=has_permission(current_user, "helpdesk.intake"), channels=TICKET_CHANNELS,
                    limit=services.QUEUE_LIMIT, level=services.service_level_days())
+    if not _is_htmx():
+        # The filter form's choices: the page's only (the search and the filters swap the queue, not the form).
+        context.update(desks=services.queue_desks(current_user), towns=_towns())
     return _page_or_fragment("helpdesk/index.html", "helpdesk/_queue.html", **context)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 # Topics that are urgent by themselves.
 URGENT_TOPICS = frozenset({"violenza_genere"})
@@ -55,15 +56,34 @@ def is_working_day(day: date, holidays: Iterable[date] | set[date], closed_days:
     return day.weekday() < 5 and day not in holidays and day not in closed_days
 
 
+def _weekdays_to(day: date) -> int:
+    """Mondays to Fridays from 1 January of year 1 (a Monday) to `day` included."""
+    weeks, rest = divmod(day.toordinal(), 7)
+    return weeks * 5 + min(rest, 5)
+
+
+class WorkingDays:
+    """Counts working days against one calendar: built once, then each count is two binary searches.
+
+    The queue shows the age of up to 200 tickets, some of them years old: walking their days one by
+    one cost ~0.5 s of CPU per page at scale 1.
+    """
+
+    def __init__(self, holidays: Iterable[date], closed_days: Iterable[date] = frozenset()):
+        # Only days that would otherwise be working days take one off.
+        self._off = sorted({d for d in (*holidays, *closed_days) if d.weekday() < 5})
+
+    def since(self, arrived: date, today: date) -> int:
+        """Working days after the arrival day, up to and including today (0 on the day it arrived)."""
+        if today <= arrived:
+            return 0
+        off = bisect.bisect_right(self._off, today) - bisect.bisect_right(self._off, arrived)
+        return _weekdays_to(today) - _weekdays_to(arrived) - off
+
+
 def working_days_since(arrived: date, today: date, holidays: set[date], closed_days: set[date] = frozenset()) -> int:
     """Working days after the arrival day, up to and including today (0 on the day it arrived)."""
-    count = 0
-    day = arrived + timedelta(days=1)
-    while day <= today:
-        if is_working_day(day, holidays, closed_days):
-            count += 1
-        day += timedelta(days=1)
-    return count
+    return WorkingDays(holidays, closed_days).since(arrived, today)
 
 
 def is_overdue(arrived: date, today: date, service_level_days: int, holidays: set[date],

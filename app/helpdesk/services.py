@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from app import audit, mail, policy
 from app.domain import numbers
@@ -328,11 +329,13 @@ def queue(actor, filters: QueueFilters, limit: int = QUEUE_LIMIT) -> list[Ticket
 
 
 def queue_desks(actor) -> list[Desk]:
-    """Desks offered as a filter: those whose queue the actor sees."""
-    desk_ids = policy.scoped_tickets(sa.select(Ticket.desk_id), actor).where(Ticket.desk_id.is_not(None))
-    query = sa.select(Desk).where(sa.or_(Desk.id.in_(desk_ids), Desk.id.in_(policy.intake_desks(sa.select(Desk.id),
-                                                                                                  actor))))
-    return list(db.session.scalars(query.order_by(Desk.name)))
+    """Desks offered as a filter: those whose queue the actor sees (their own, or one of its tickets in scope)."""
+    # One EXISTS per desk, answered from ix_tickets_desk_assignee (migration 0012), instead of collecting
+    # the desk of every ticket in scope (100,000 tickets at scale 1: ~70 ms).
+    desk = aliased(Desk)
+    in_scope = policy.scoped_tickets(sa.select(Ticket.id), actor).where(Ticket.desk_id == desk.id).exists()
+    query = sa.select(desk).where(sa.or_(desk.id.in_(policy.intake_desks(sa.select(Desk.id), actor)), in_scope))
+    return list(db.session.scalars(query.order_by(desk.name)))
 
 
 def assignable(actor) -> list[User]:
@@ -370,13 +373,15 @@ def ages(tickets: list[Ticket], today: date | None = None) -> dict[int, Age]:
                 days.add(day)
                 day += timedelta(days=1)
         closed[desk_id] = days
+    # One counter per calendar (each desk's, or the national one for tickets not yet routed).
+    counters = {desk_id: rules.WorkingDays(calendar.holidays, closed.get(desk_id, ()))
+                for desk_id, calendar in calendars.items()}
+    national_counter = rules.WorkingDays(national)
     result = {}
     for ticket in tickets:
         arrived = ticket.received_at.astimezone(ROME).date()
-        calendar = calendars.get(ticket.desk_id) if ticket.desk_id else None
-        holidays = set(calendar.holidays) if calendar else national
-        closed_days = closed.get(ticket.desk_id, set())
-        days = rules.working_days_since(arrived, today, holidays, closed_days)
+        counter = counters.get(ticket.desk_id, national_counter) if ticket.desk_id else national_counter
+        days = counter.since(arrived, today)
         result[ticket.id] = Age(days, ticket.is_open and days > level)
     return result
 
