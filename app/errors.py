@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.domain.errors import DomainError
@@ -48,6 +49,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         return render_error(error.status_code, error.message)
+
+    @app.errorhandler(StaleDataError)
+    def stale_data(error: StaleDataError):
+        # Safety net for a version-checked row (version_id_col) changed by someone else between our read
+        # and our write: nothing of ours was written (rolled back); the generic conflict answer, not a 500.
+        from app.extensions import db
+
+        db.session.rollback()
+        app.logger.info("stale write refused on %s %s: %s", request.method, request.endpoint, error)
+        return render_error(409)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
