@@ -556,16 +556,19 @@ def _waiting(viewer, f: ReportFilters) -> tuple[int, float | None, float | None]
     lo, hi = _utc_bounds(f.start, f.end)
     # An appointment after the period cannot be a first appointment in it: leaving those out keeps the
     # grouping to the requests of the period and before.
-    scope = [policy.report_appointment_scope(viewer), *_filter_conditions(f),
-             Appointment.status != Status.CANCELLED, Appointment.starts_at < hi]
-    # Only requests with an appointment in the period can have their first one in it: the tickets and
-    # the young people are taken from the period's appointments (index on starts_at), not from all years.
-    in_period = sa.select(Appointment.id).where(Appointment.starts_at >= lo, Appointment.starts_at < hi,
-                                                Appointment.status != Status.CANCELLED)
+    in_scope = [policy.report_appointment_scope(viewer), *_filter_conditions(f)]
+    scope = [*in_scope, Appointment.status != Status.CANCELLED, Appointment.starts_at < hi]
+    # Only requests with an appointment in the period, in scope and filters, can have their first one in
+    # it: the tickets and the young people are taken from those appointments (index on starts_at), not
+    # from all years nor from the whole network. Not correlated: its own appointments and desks.
+    in_period = (sa.select(Appointment.id, Appointment.young_person_id)
+                 .join(Desk, Desk.id == Appointment.desk_id)
+                 .where(Appointment.starts_at >= lo, Appointment.starts_at < hi, *in_scope,
+                        Appointment.status != Status.CANCELLED)
+                 .correlate(None).subquery("in_period"))
     period_tickets = sa.select(ticket_appointments.c.ticket_id).where(
-        ticket_appointments.c.appointment_id.in_(in_period))
-    period_people = sa.select(Appointment.young_person_id).where(
-        Appointment.starts_at >= lo, Appointment.starts_at < hi, Appointment.status != Status.CANCELLED)
+        ticket_appointments.c.appointment_id.in_(sa.select(in_period.c.id)))
+    period_people = sa.select(in_period.c.young_person_id)
     from_tickets = (
         sa.select(Ticket.received_at.label("asked"), sa.func.min(Appointment.starts_at).label("first"))
         .select_from(Ticket)
