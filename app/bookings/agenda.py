@@ -134,8 +134,11 @@ def appointments(user, filters: AgendaFilters) -> list[Appointment]:
         query = query.where(Appointment.tutor_id == filters.tutor_id)
     if filters.status:
         query = query.where(Appointment.status == filters.status)
-    # The rows show the desk's name only: its services (a selectin load per page) are not needed.
-    query = query.options(sa.orm.defaultload(Appointment.desk).lazyload(Desk.service_rows))
+    # The rows show names only: the desk's town, partner and services and the tutor's organisation (joined or
+    # selectin loads on every row) are not read.
+    desk = sa.orm.defaultload(Appointment.desk)
+    query = query.options(desk.lazyload(Desk.service_rows), desk.lazyload(Desk.municipality),
+                          desk.lazyload(Desk.partner), sa.orm.defaultload(Appointment.tutor).lazyload(User.organisation))
     return list(db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)))
 
 
