@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -690,8 +691,26 @@ def desk_calendars(desk_ids: Iterable[int], start: date, end: date) -> dict[int,
     ids = sorted(set(desk_ids))
     if not ids:
         return {}
+    return _calendars(db.session.execute(_CALENDAR_DESKS, {"ids": ids}).all(), start, end)
+
+
+class _DeskRow(NamedTuple):
+    """What a calendar needs of a desk and its town (a row of _CALENDAR_DESKS)."""
+
+    id: int
+    municipality_id: int
+    rooms: int
+    patron_month: int | None
+    patron_day: int | None
+    patron_saint: str | None
+
+
+def _calendars(desks, start: date, end: date) -> dict[int, engine.DeskCalendar]:
+    """The calendars of these desks (rows with the _DeskRow fields): schedules, closures and extras in three queries."""
+    if not desks:
+        return {}
+    ids = [d.id for d in desks]
     window_start, window_end = _utc_window(start, end)
-    desks = db.session.execute(_CALENDAR_DESKS, {"ids": ids}).all()
     town_ids = sorted({d.municipality_id for d in desks})
     schedule_rows = db.session.execute(_CALENDAR_SCHEDULES, {"ids": ids, "start": start, "end": end}).all()
     closures = db.session.execute(_CALENDAR_CLOSURES, {"ids": ids, "town_ids": town_ids or [0],
@@ -763,8 +782,10 @@ def _interface_language() -> str:
 
 
 def desk_calendar(desk: Desk, start: date, end: date) -> engine.DeskCalendar:
-    """Engine input for one desk over the local days start..end inclusive."""
-    return desk_calendars([desk.id], start, end)[desk.id]
+    """Engine input for one desk over the local days start..end inclusive (the desk and its town are loaded)."""
+    town = desk.municipality
+    row = _DeskRow(desk.id, desk.municipality_id, desk.rooms, town.patron_month, town.patron_day, town.patron_saint)
+    return _calendars([row], start, end)[desk.id]
 
 
 def slot_rules(desk: Desk) -> engine.SlotRules:
