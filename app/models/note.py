@@ -64,6 +64,10 @@ LOCKED_COLUMNS = (
 )
 
 
+# A final note flagged for attention that no coordinator has marked as seen yet.
+OPEN_ATTENTION = "needs_attention AND status = 'final' AND attention_seen_at IS NULL"
+
+
 def _in_list(column: str, values) -> str:
     return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
@@ -79,6 +83,13 @@ class Note(db.Model):
         ),
         sa.CheckConstraint("revision >= 1", name="revision_positive"),
         sa.Index("ix_notes_person_status", "young_person_id", "status"),
+        # Notes list (migration 0016): each author's notes newest session first, every note the same way
+        # (break-glass list), and the open attention flags.
+        sa.Index("ix_notes_author_session", "author_id", "session_starts_at", "id",
+                 postgresql_include=["status", "young_person_id"]),
+        sa.Index("ix_notes_session", "session_starts_at", "id"),
+        sa.Index("ix_notes_attention_open", "session_starts_at", postgresql_where=sa.text(OPEN_ATTENTION),
+                 sqlite_where=sa.text(OPEN_ATTENTION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +99,9 @@ class Note(db.Model):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     # Copied from the appointment so reads can be scoped by young person without a join.
     young_person_id: Mapped[int] = mapped_column(sa.ForeignKey("young_people.id", ondelete="RESTRICT"))
+    # The appointment's start, copied by database triggers (migration 0016) so the list walks one index.
+    session_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, server_default=sa.FetchedValue(),
+                                                               server_onupdate=sa.FetchedValue())
     status: Mapped[str] = mapped_column(sa.String(8), default=NoteStatus.DRAFT)
     topics: Mapped[str] = mapped_column(sa.Text, default="")
     summary: Mapped[str] = mapped_column(sa.Text, default="")

@@ -11,8 +11,8 @@ from app import policy
 from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
-from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, NoteVersion, YoungPerson
-from app.notes import bp, services
+from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, YoungPerson
+from app.notes import bp, listing, services
 from app.notes.forms import AddendumForm, BreakGlassForm, parse_note, too_long
 from app.notes.pdf import RenderFailed
 from app.policy import requires
@@ -165,12 +165,10 @@ def download(note_id: int, number: int | None = None):
     else:
         if request.method != "GET":
             abort(405)
-        note = policy.get_note_or_404(note_id, current_user)
-    if not note.is_final or not note.versions:
-        abort(404)
-    number = number or note.versions[-1].number
-    version = db.session.scalar(sa.select(NoteVersion).where(NoteVersion.note_id == note.id,
-                                                             NoteVersion.number == number))
+        note = services.readable_note(current_user, note_id)
+        if note is None:
+            abort(404)
+    version = services.archived_version(note, number) if note.is_final else None
     if version is None:
         abort(404)
     try:
@@ -237,11 +235,13 @@ def dossier(person_id: int):
 @bp.get("/note")
 @requires("notes.view")
 def index():
-    """"Note dei colloqui": the notes the user may read, flagged ones first for coordinators, and who read them."""
-    notes = services.notes_for(current_user)
-    reads = [] if policy.needs_breakglass(current_user) else services.reads_of_notes(current_user)
-    flagged = [n for n in notes if n.needs_attention and n.is_final and n.attention_seen_at is None
-               and n.author_id != current_user.id]
+    """"Note dei colloqui": the readable notes, 50 a page newest first; on the first page the open flags and who read them."""
+    before = listing.Cursor.parse(request.args.get("prima"))
+    page = listing.notes_page(current_user, before)
+    first = before is None
+    breakglass = policy.needs_breakglass(current_user)
+    reads = services.reads_of_notes(current_user) if first and not breakglass else []
+    flagged = listing.flagged_notes(current_user) if first else []
     return _private(make_response(render_template(
-        "notes/index.html", notes=notes, reads=reads, flagged=flagged,
-        breakglass=policy.needs_breakglass(current_user))))
+        "notes/index.html", notes=page.notes, older=page.older, first=first, reads=reads, flagged=flagged,
+        breakglass=breakglass)))

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import orm
 
 from app import audit, policy
 from app.database import serialised_write
@@ -126,10 +127,15 @@ def version_hash(note_hash: str, addenda) -> str:
 
 # --- Loading --------------------------------------------------------------------------------
 
-def writable_appointment(actor, appointment_id: int) -> Appointment:
-    """The appointment whose note the actor writes (NotFound when out of scope, Forbidden otherwise)."""
+def writable_appointment(actor, appointment_id: int, *, relations: bool = True) -> Appointment:
+    """The appointment whose note the actor writes (NotFound when out of scope, Forbidden otherwise).
+
+    `relations=False` loads the row alone (desk, tutor, person on access): what a save needs."""
+    query = sa.select(Appointment)
+    if not relations:
+        query = query.options(orm.lazyload("*"))
     appointment = db.session.scalar(
-        policy.scoped_appointments(sa.select(Appointment), actor).where(Appointment.id == appointment_id))
+        policy.scoped_appointments(query, actor).where(Appointment.id == appointment_id))
     if appointment is None:
         raise NotFound(_("Appuntamento non trovato."))
     if not policy.can_write_note(actor, appointment):
@@ -137,9 +143,10 @@ def writable_appointment(actor, appointment_id: int) -> Appointment:
     return appointment
 
 
-def note_of(appointment: Appointment) -> Note | None:
-    """The appointment's note, if any."""
-    return db.session.scalar(sa.select(Note).where(Note.appointment_id == appointment.id))
+def note_of(appointment: Appointment, *, relations: bool = True) -> Note | None:
+    """The appointment's note, if any (`relations=False`: the row alone, relations loaded on access)."""
+    query = sa.select(Note).where(Note.appointment_id == appointment.id)
+    return db.session.scalar(query if relations else query.options(orm.lazyload("*")))
 
 
 # --- Drafts ---------------------------------------------------------------------------------
@@ -179,9 +186,10 @@ def save_draft(actor, appointment_id: int, data: NoteData, revision: int) -> Not
 
 
 def _save_draft(actor, appointment_id: int, data: NoteData, revision: int) -> Note:
+    # Saved at every pause in typing: rows alone, no joined relations (their planning cost ~10 ms each).
     with serialised_write() as session:
-        appointment = writable_appointment(actor, appointment_id)
-        note = note_of(appointment)
+        appointment = writable_appointment(actor, appointment_id, relations=False)
+        note = note_of(appointment, relations=False)
         now = utcnow()
         if note is None:
             if revision != 0:
@@ -204,8 +212,9 @@ def _save_draft(actor, appointment_id: int, data: NoteData, revision: int) -> No
         session.execute(sa.delete(NoteOutcome).where(NoteOutcome.note_id == note.id))
         for n, p in data.outcomes.items():
             session.add(NoteOutcome(note_id=note.id, outcome=n, progress=p))
+        note_id = note.id  # read before expiring: reading it after would reload the note with every relation
     db.session.expire_all()
-    return db.session.get(Note, note.id)
+    return db.session.scalar(sa.select(Note).options(orm.lazyload("*")).where(Note.id == note_id))
 
 
 # --- Finalising -----------------------------------------------------------------------------
@@ -349,6 +358,23 @@ def acknowledge_attention(actor, note: Note) -> None:
 
 # --- Reading --------------------------------------------------------------------------------
 
+def readable_note(actor, note_id: int) -> Note | None:
+    """The note if the actor may read it (`policy.scoped_notes`), without its relations: one short statement.
+
+    The model's joined relations (appointment, desk, towns, people, organisations) made a ten-table
+    join whose planning cost more than the rest of a PDF download."""
+    query = sa.select(Note).options(orm.lazyload("*")).where(Note.id == note_id)
+    return db.session.scalar(policy.scoped_notes(query, actor))
+
+
+def archived_version(note: Note, number: int | None = None) -> NoteVersion | None:
+    """An archived PDF version of a final note: the given number, or the latest."""
+    query = sa.select(NoteVersion).where(NoteVersion.note_id == note.id)
+    if number:
+        return db.session.scalar(query.where(NoteVersion.number == number))
+    return db.session.scalar(query.order_by(NoteVersion.number.desc()).limit(1))
+
+
 def version_bytes(version: NoteVersion) -> bytes:
     """The archived PDF, checked against its stored SHA-256 (RuntimeError when the archive was altered)."""
     data = pdf.archive_read(version.pdf_path)
@@ -364,15 +390,18 @@ def record_read(actor, note: Note, *, action: str = "note.read", reason: str | N
     audit.record_now(action, actor=actor, object_type="note", object_id=note.id, reason=reason, details=details)
 
 
-def reads_of_notes(actor, limit: int = 50) -> list[tuple[AuditEvent, Note]]:
+def reads_of_notes(actor, limit: int = 50, *, batches: int = 2) -> list[tuple[AuditEvent, Note]]:
     """The latest reads and downloads of the notes the actor watches (own, or their organisation's).
 
-    Walks the read events newest first, a batch at a time, and keeps those whose note is watched
-    and readable (checked by primary key): never the whole scope against the whole audit log."""
+    Walks the newest read events, a batch at a time, and keeps those whose note is watched and
+    readable (checked by primary key): never the whole scope against the whole audit log, and never
+    more than `batches` x 500 events, so the box costs the same however long the log grows."""
     batch_size = 500
     found: list[tuple[AuditEvent, Note]] = []
     before = None
-    while len(found) < limit:
+    for _batch in range(batches):
+        if len(found) >= limit:
+            break
         query = sa.select(AuditEvent).where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS))
         if before is not None:
             query = query.where(AuditEvent.id < before)
@@ -388,24 +417,6 @@ def reads_of_notes(actor, limit: int = 50) -> list[tuple[AuditEvent, Note]]:
         if len(events) < batch_size:
             break
     return found[:limit]
-
-
-def notes_for(actor, *, limit: int = 200) -> list[Note]:
-    """Notes listed on the actor's notes page, newest session first.
-
-    Two statements: the newest `limit` ids (ids and session starts only), then those notes with
-    their relations, so the eager joins never run over the whole scope."""
-    if policy.needs_breakglass(actor):
-        ids = policy.scoped_breakglass_notes(sa.select(Note.id), actor).where(Note.status == NoteStatus.FINAL)
-    else:
-        ids = policy.scoped_notes(sa.select(Note.id), actor)
-    newest = (ids.join(Appointment, Appointment.id == Note.appointment_id)
-              .order_by(Appointment.starts_at.desc()).limit(limit))
-    newest_ids = list(db.session.scalars(newest))
-    if not newest_ids:
-        return []
-    loaded = {n.id: n for n in db.session.scalars(sa.select(Note).where(Note.id.in_(newest_ids))).unique()}
-    return [loaded[i] for i in newest_ids if i in loaded]
 
 
 def person_final_notes(actor, person_id: int) -> list[Note]:
