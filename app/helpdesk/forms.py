@@ -63,6 +63,7 @@ class CommentForm(FlaskForm):
 
 
 class PriorityForm(FlaskForm):
-    """Urgent or normal."""
+    """Urgent or normal, on the version the page showed."""
 
     urgent = HiddenField()
+    version = HiddenField()

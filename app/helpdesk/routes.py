@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from datetime import date, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import click
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 
 from app import mail
 from app.bookings.forms import int_or_none, parse_slot, slot_value
@@ -146,43 +149,72 @@ def _filters(args) -> services.QueueFilters:
         urgent=args.get("urgenti") == "1", q=(args.get("q") or "")[:100])
 
 
-@bp.get("/richieste")
-@requires("helpdesk.view")
-def index():
-    """The queue in the viewer's scope: urgent first, then the oldest; active search and filters (htmx)."""
-    filters = _filters(request.args)
+def _queue_context(filters: services.QueueFilters, **extra) -> dict:
+    """What the queue page (or its fragment) shows for these filters."""
     tickets = services.queue(current_user, filters)
     context = dict(tickets=tickets, filters=filters, ages=services.ages(tickets), statuses=TICKET_STATUSES,
                    tabs=services.STATUS_TABS,
                    staff=services.assignable(current_user) if can_assign_ticket(current_user) else [],
                    can_assign=can_assign_ticket(current_user), topics=services.topics(),
                    can_intake=has_permission(current_user, "helpdesk.intake"), channels=TICKET_CHANNELS,
-                   limit=services.QUEUE_LIMIT, level=services.service_level_days())
+                   limit=services.QUEUE_LIMIT, level=services.service_level_days(), error=None, selected=(),
+                   chosen_assignee=None)
     if not _is_htmx():
         # The filter form's choices: the page's only (the search and the filters swap the queue, not the form).
         context.update(desks=services.queue_desks(current_user), towns=_towns())
-    return _page_or_fragment("helpdesk/index.html", "helpdesk/_queue.html", **context)
+    context.update(extra)
+    return context
+
+
+@bp.get("/richieste")
+@requires("helpdesk.view")
+def index():
+    """The queue in the viewer's scope: urgent first, then the oldest; active search and filters (htmx)."""
+    return _page_or_fragment("helpdesk/index.html", "helpdesk/_queue.html", **_queue_context(_filters(request.args)))
+
+
+DETAIL_PATH = re.compile(r"^/richieste/(\d+)$")
 
 
 @bp.post("/richieste/assegna")
 @requires("helpdesk.assign")
 def assign():
-    """Assign one or several tickets (bulk, from the queue) to an operator or tutor."""
-    ids = [i for i in (int_or_none(v) for v in request.form.getlist("ticket_ids")) if i is not None]
+    """Assign one or several tickets (bulk, from the queue) to an operator or tutor.
+
+    Each selected ticket comes with the version the page showed ("version-<id>"): all or nothing, a
+    ticket changed meanwhile answers 409 with the queue (or the ticket) as it is now and the selection kept.
+    """
+    ids = list(dict.fromkeys(i for i in (int_or_none(v) for v in request.form.getlist("ticket_ids")) if i is not None))
+    selected = {ticket_id: request.form.get(f"version-{ticket_id}") for ticket_id in ids}
     raw = request.form.get("assignee", "")
     assignee_id = None if raw in ("", "none") else int_or_none(raw)
     target = request.form.get("next", "")
-    if not (target.startswith("/richieste") and "//" not in target):
+    if not (target.startswith("/richieste") and "//" not in target and "\\" not in target):
         target = url_for("helpdesk.index")
     try:
         if raw not in ("", "none") and assignee_id is None:
             raise DomainError(_("Scegli una persona dall'elenco."))
-        changed = services.assign(current_user, ids, assignee_id)
+        changed = services.assign(current_user, selected, assignee_id)
     except DomainError as error:
         db.session.rollback()
+        if error.status_code == 409 or error.field == "version":
+            return _assign_refused(target, error, ids, assignee_id)
         flash(error.message, "error")
         return redirect(target, code=303)
     return _done(target, _("Richieste assegnate: %(n)d.", n=changed))
+
+
+def _assign_refused(target: str, error: DomainError, ids: list[int], assignee_id: int | None):
+    """The page the assignment came from, as it is now, with the message and the user's choices kept."""
+    parts = urlsplit(target)
+    detail_of = DETAIL_PATH.match(parts.path)
+    if detail_of:
+        ticket = get_ticket_or_404(int(detail_of.group(1)), current_user)
+        return _render_detail(ticket, error.status_code, error.message,
+                              chosen_assignee=assignee_id if assignee_id is not None else 0)
+    context = _queue_context(_filters(MultiDict(parse_qsl(parts.query))), error=error.message, selected=set(ids),
+                             chosen_assignee=assignee_id)
+    return _page_or_fragment("helpdesk/index.html", "helpdesk/_queue.html", error.status_code, **context)
 
 
 # --- Intake -------------------------------------------------------------------------------
@@ -217,18 +249,22 @@ def create():
 
 # --- One ticket -----------------------------------------------------------------------------
 
-def _render_detail(ticket, status: int = 200, error: str | None = None, **forms):
+def _render_detail(ticket, status: int = 200, error: str | None = None, chosen_assignee: int | None = None,
+                   **forms):
+    """The ticket page, or its #ticket fragment for htmx; forms carry the ticket's current version."""
     status_form = forms.get("status_form") or StatusForm(formdata=None, version=ticket.version)
     status_form.status.choices = [(s, str(TICKET_STATUSES[s])) for s in services.ALLOWED_MOVES.get(ticket.status, ())]
     status_form.outcome.choices = [("", _("— scegli —"))] + [(k, str(v)) for k, v in TICKET_OUTCOMES.items()]
-    return render_template(
-        "helpdesk/detail.html", ticket=ticket, error=error, statuses=TICKET_STATUSES, outcomes=TICKET_OUTCOMES,
+    return _page_or_fragment(
+        "helpdesk/detail.html", "helpdesk/_detail.html", status,
+        ticket=ticket, error=error, statuses=TICKET_STATUSES, outcomes=TICKET_OUTCOMES,
         channels=TICKET_CHANNELS, topics=services.topics(), age=services.ages([ticket]).get(ticket.id),
         status_form=status_form, comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         priority_form=PriorityForm(formdata=None), can_work=can_work_ticket(current_user, ticket),
+        chosen_assignee=ticket.assignee_id if chosen_assignee is None else chosen_assignee,
         can_assign=can_assign_ticket(current_user, ticket), can_book=can_book_ticket(current_user, ticket),
         staff=services.assignable(current_user) if can_assign_ticket(current_user, ticket) else [],
-        level=services.service_level_days(), links=_visible_links(ticket)), status
+        level=services.service_level_days(), links=_visible_links(ticket))
 
 
 def _visible_links(ticket) -> dict:
@@ -262,22 +298,28 @@ def transition(ticket_id: int):
         return _render_detail(ticket, 400, _("Il modulo è scaduto: ricarica la pagina."))
     try:
         services.set_status(current_user, ticket, form.status.data or "", form.outcome.data or "",
-                            expected_version=int_or_none(form.version.data))
+                            version=form.version.data)
     except DomainError as error:
         db.session.rollback()
-        return _render_detail(get_ticket_or_404(ticket_id, current_user), error.status_code, error.message)
+        # The ticket as it is now, with the user's choice of status and outcome still selected.
+        return _render_detail(get_ticket_or_404(ticket_id, current_user), error.status_code, error.message,
+                              status_form=form)
     return _done(url_for("helpdesk.detail", ticket_id=ticket.id), _("Stato aggiornato."))
 
 
 @bp.post("/richieste/<int:ticket_id>/priorita")
 @requires("helpdesk.view")
 def priority(ticket_id: int):
-    """Mark the ticket urgent or normal."""
+    """Mark the ticket urgent or normal (a stale form answers 409, one without a version 422)."""
     ticket = get_ticket_or_404(ticket_id, current_user, "work")
     form = PriorityForm()
     if not form.validate_on_submit():
         return _render_detail(ticket, 400, _("Il modulo è scaduto: ricarica la pagina."))
-    services.set_priority(current_user, ticket, form.urgent.data == "1")
+    try:
+        services.set_priority(current_user, ticket, form.urgent.data == "1", version=form.version.data)
+    except DomainError as error:
+        db.session.rollback()
+        return _render_detail(get_ticket_or_404(ticket_id, current_user), error.status_code, error.message)
     return _done(url_for("helpdesk.detail", ticket_id=ticket.id), _("Priorità aggiornata."))
 
 

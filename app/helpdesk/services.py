@@ -11,17 +11,21 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, mail, policy
 from app.domain import numbers
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.holidays import holidays_between
 from app.extensions import db
+from app.formatting import format_date, format_time
 from app.helpdesk import rules
 from app.models import (
     DESK_SERVICES,
     TICKET_CHANNELS,
     TICKET_OUTCOMES,
+    TICKET_STATUSES,
+    AuditEvent,
     Desk,
     Organisation,
     OrganisationKind,
@@ -50,6 +54,7 @@ DEFAULT_SERVICE_LEVEL_DAYS = 2
 for _action, _label in (("helpdesk.ticket_created", _l("Richiesta inviata")),
                         ("helpdesk.status_changed", _l("Stato aggiornato.")),
                         ("helpdesk.assigned", _l("Assegnazione")),
+                        ("helpdesk.priority_changed", _l("Priorità aggiornata.")),
                         ("helpdesk.booked", _l("Appuntamento prenotato."))):
     audit.register_action(_action, _label, "ticket", _l("Richiesta"))
 
@@ -388,9 +393,66 @@ def ages(tickets: list[Ticket], today: date | None = None) -> dict[int, Age]:
 
 # --- Triage -----------------------------------------------------------------------------------
 
-def _check_version(ticket: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and ticket.version != expected_version:
-        raise Conflict(_("La richiesta è stata modificata da un'altra persona. Ricarica la pagina e riprova."))
+def parse_version(raw) -> int:
+    """The ticket version a form was built on; a POST without one (or with garbage) is refused, never unchecked."""
+    version = numbers.int_or_none(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+    if version is None or version < 1:
+        raise Invalid(_("Il modulo non dice quale versione della richiesta stavi guardando: ricarica la pagina "
+                        "e riprova."), field="version")
+    return version
+
+
+def _last_change(ticket: Ticket) -> tuple[str, datetime | None]:
+    """Who last changed the ticket, from its audit trail (the conflict message names them)."""
+    event = db.session.execute(
+        sa.select(AuditEvent.actor_id, AuditEvent.action, AuditEvent.at)
+        .where(AuditEvent.object_type == "ticket", AuditEvent.object_id == str(ticket.id))
+        .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if event is None or event.actor_id is None:
+        return "", ticket.updated_at
+    actor = db.session.get(User, event.actor_id)
+    return (actor.full_name if actor else ""), event.at
+
+
+def describe_change(ticket: Ticket) -> str:
+    """What the ticket is now and who changed it when, for a conflict message: "RIC-… (ora: …; modificata da …)"."""
+    now = [_("stato «%(s)s»", s=TICKET_STATUSES.get(ticket.status, ticket.status)),
+           _("assegnata a %(name)s", name=ticket.assignee.full_name) if ticket.assignee else _("non assegnata"),
+           _("urgente") if ticket.priority == "urgent" else _("priorità normale")]
+    who, when = _last_change(ticket)
+    if who and when:
+        by = _("modificata da %(name)s il %(day)s alle %(time)s", name=who, day=format_date(when),
+               time=format_time(when))
+    elif when:
+        by = _("modificata il %(day)s alle %(time)s", day=format_date(when), time=format_time(when))
+    else:
+        by = ""
+    state = ", ".join(str(part) for part in now)
+    if by:
+        return _("%(ref)s (%(by)s; ora: %(state)s)", ref=ticket.reference, by=by, state=state)
+    return _("%(ref)s (ora: %(state)s)", ref=ticket.reference, state=state)
+
+
+def stale_ticket(ticket: Ticket) -> Conflict:
+    """The 409 for a form built on an older version of one ticket: nothing was saved, here is what changed."""
+    return Conflict(_("Nessuna modifica salvata: mentre la pagina era aperta la richiesta %(change)s. "
+                      "Controlla i dati aggiornati qui sotto e, se serve ancora, riprova.",
+                      change=describe_change(ticket)))
+
+
+def _check_version(ticket: Ticket, version) -> None:
+    """Compare the form's version with the row's; the UPDATE itself repeats the check (version_id_col)."""
+    if parse_version(version) != ticket.version:
+        raise stale_ticket(ticket)
+
+
+def _commit_versioned(ticket: Ticket) -> None:
+    """Commit; a concurrent write between our read and our UPDATE (0 rows matched) is the same 409."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise stale_ticket(db.session.get(Ticket, ticket.id, populate_existing=True)) from None
 
 
 ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
@@ -402,11 +464,14 @@ ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
 }
 
 
-def set_status(actor, ticket: Ticket, status: str, outcome: str = "", *, expected_version: int | None = None) -> None:
-    """Move a ticket along its lifecycle; closing needs an outcome ("booked" is set by booking only)."""
+def set_status(actor, ticket: Ticket, status: str, outcome: str = "", *, version) -> None:
+    """Move a ticket along its lifecycle; closing needs an outcome ("booked" is set by booking only).
+
+    `version` is the one the form was built on: missing or garbage → 422, older than the row → 409.
+    """
     if not policy.can_work_ticket(actor, ticket):
         raise Forbidden(_("Non puoi modificare questa richiesta."))
-    _check_version(ticket, expected_version)
+    _check_version(ticket, version)
     if status not in ALLOWED_MOVES.get(ticket.status, ()):
         raise Invalid(_("Passaggio di stato non consentito."), field="status")
     if status == TicketStatus.CLOSED:
@@ -420,15 +485,21 @@ def set_status(actor, ticket: Ticket, status: str, outcome: str = "", *, expecte
     audit.record("helpdesk.status_changed", actor=actor, object_type="ticket", object_id=ticket.id,
                  details={"from": ticket.status, "to": status, "outcome": ticket.outcome})
     ticket.status = status
-    db.session.commit()
+    _commit_versioned(ticket)
 
 
-def set_priority(actor, ticket: Ticket, urgent: bool) -> None:
-    """Mark a ticket urgent (shown first) or normal."""
+def set_priority(actor, ticket: Ticket, urgent: bool, *, version) -> None:
+    """Mark a ticket urgent (shown first) or normal, refusing a form built on an older version (409)."""
     if not policy.can_work_ticket(actor, ticket):
         raise Forbidden(_("Non puoi modificare questa richiesta."))
-    ticket.priority = "urgent" if urgent else "normal"
-    db.session.commit()
+    _check_version(ticket, version)
+    priority = "urgent" if urgent else "normal"
+    if ticket.priority == priority:
+        return
+    audit.record("helpdesk.priority_changed", actor=actor, object_type="ticket", object_id=ticket.id,
+                 details={"from": ticket.priority, "to": priority})
+    ticket.priority = priority
+    _commit_versioned(ticket)
 
 
 def add_comment(actor, ticket: Ticket, body: str) -> TicketComment:
@@ -447,8 +518,12 @@ def add_comment(actor, ticket: Ticket, body: str) -> TicketComment:
     return comment
 
 
-def assign(actor, ticket_ids: list[int], assignee_id: int | None) -> int:
-    """Assign tickets in scope to an operator or tutor (None: unassign); returns how many changed."""
+def assign(actor, selected: dict[int, object], assignee_id: int | None) -> int:
+    """Assign tickets in scope to an operator or tutor (None: unassign); returns how many changed.
+
+    `selected` maps each ticket id to the version the queue showed. All or nothing: if any of them
+    changed meanwhile, none is assigned and the 409 lists which ones changed and how.
+    """
     if not policy.can_assign_ticket(actor):
         raise Forbidden(_("Non puoi assegnare richieste."))
     assignee = None
@@ -456,12 +531,16 @@ def assign(actor, ticket_ids: list[int], assignee_id: int | None) -> int:
         assignee = db.session.scalar(policy.assignable_staff(sa.select(User), actor).where(User.id == assignee_id))
         if assignee is None:
             raise Invalid(_("Scegli una persona dall'elenco."), field="assignee")
-    if not ticket_ids:
+    if not selected:
         raise Invalid(_("Seleziona almeno una richiesta."), field="ticket_ids")
+    versions = {ticket_id: parse_version(raw) for ticket_id, raw in selected.items()}
     tickets = db.session.scalars(policy.scoped_tickets(sa.select(Ticket), actor)
-                                 .where(Ticket.id.in_(ticket_ids))).all()
-    if len(tickets) != len(set(ticket_ids)):
+                                 .where(Ticket.id.in_(versions)).order_by(Ticket.id)).all()
+    if len(tickets) != len(versions):
         raise NotFound(_("Una o più richieste non sono tra quelle che puoi vedere."))
+    stale = [ticket for ticket in tickets if ticket.version != versions[ticket.id]]
+    if stale:
+        raise _stale_assignment(stale)
     changed = 0
     for ticket in tickets:
         if ticket.assignee_id == (assignee.id if assignee else None):
@@ -471,14 +550,32 @@ def assign(actor, ticket_ids: list[int], assignee_id: int | None) -> int:
         audit.record("helpdesk.assigned", actor=actor, object_type="ticket", object_id=ticket.id,
                      details={"assignee_id": ticket.assignee_id})
         changed += 1
-    db.session.commit()
+    try:
+        # Each UPDATE is "WHERE id = ? AND version = ?": a ticket taken between our read and our write
+        # fails the flush, and the whole batch (with its audit lines) is rolled back.
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        fresh = db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(versions))
+                                   .order_by(Ticket.id).execution_options(populate_existing=True)).all()
+        raise _stale_assignment([t for t in fresh if t.version != versions[t.id]] or fresh) from None
     return changed
+
+
+def _stale_assignment(stale: list[Ticket]) -> Conflict:
+    changes = "; ".join(describe_change(ticket) for ticket in stale)
+    return Conflict(_("Nessuna richiesta è stata assegnata: mentre la coda era aperta sono cambiate %(n)d delle "
+                      "richieste selezionate — %(changes)s. La selezione è rimasta: controlla e premi di nuovo "
+                      "«Assegna».", n=len(stale), changes=changes))
 
 
 def mark_seen(actor, ticket: Ticket) -> None:
     """The assignee opened the ticket: it no longer counts in their badge."""
     if ticket.assignee_id == actor.id and not ticket.assignee_seen:
-        ticket.assignee_seen = True
+        # A plain UPDATE: opening the ticket is not an edit, it must not make someone else's open form stale.
+        db.session.execute(sa.update(Ticket).where(Ticket.id == ticket.id)
+                           .values(assignee_seen=True, updated_at=Ticket.updated_at)
+                           .execution_options(synchronize_session=False))
         db.session.commit()
 
 

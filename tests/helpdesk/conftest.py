@@ -70,3 +70,8 @@ def sign_in(client):
         return user
 
     return do
+
+
+def versions(*tickets) -> dict:
+    """The hidden "version-<id>" fields the queue sends with each selected ticket (the versions shown)."""
+    return {f"version-{t.id}": t.version for t in tickets}

@@ -94,7 +94,7 @@ def test_a_taken_slot_answers_409_and_the_ticket_stays_open(client, desks, make_
 def test_tutor_cannot_book_from_a_ticket(client, desks, make_ticket, sign_in):
     ticket = make_ticket()
     with client.application.test_request_context():
-        services.assign(desks.operator, [ticket.id], desks.tutor.id)
+        services.assign(desks.operator, {ticket.id: ticket.version}, desks.tutor.id)
     sign_in(desks.tutor)
     assert client.get(f"/richieste/{ticket.id}/prenota").status_code == 403
 
@@ -103,7 +103,7 @@ def test_digest_counts_only_and_is_sent_once_a_day(app, desks, make_ticket):
     first = make_ticket(message="mi picchiano", first_name="Riservata")
     make_ticket(first_name="Altra")
     with app.test_request_context():
-        services.assign(desks.operator, [first.id], desks.tutor.id)
+        services.assign(desks.operator, {first.id: first.version}, desks.tutor.id)
     db.session.query(OutboxMessage).delete()
     db.session.commit()
     runner = app.test_cli_runner()

@@ -12,6 +12,7 @@ from app.helpdesk import services
 from app.models import Closure, Ticket
 from app.models.base import utcnow
 from tests.conftest import htmx
+from tests.helpdesk.conftest import versions
 
 
 def _refs(response) -> set[str]:
@@ -39,7 +40,7 @@ def test_segrate_operator_sees_segrate_tickets_and_rodano_operator_does_not(clie
 def test_tutor_sees_only_what_is_assigned_to_them(client, desks, make_ticket, sign_in):
     mine, other = make_ticket(), make_ticket(first_name="Bruno")
     with client.application.test_request_context():
-        services.assign(desks.operator, [mine.id], desks.tutor.id)
+        services.assign(desks.operator, {mine.id: mine.version}, desks.tutor.id)
     sign_in(desks.tutor)
     assert _refs(client.get("/richieste")) == {mine.reference}
     assert client.get(f"/richieste/{other.id}").status_code == 404
@@ -94,7 +95,7 @@ def test_active_search_returns_the_fragment_only(client, desks, make_ticket, sig
 def test_status_tabs_and_filters(client, desks, make_ticket, sign_in):
     open_ticket, closed = make_ticket(), make_ticket(first_name="Chiusa")
     with client.application.test_request_context():
-        services.set_status(desks.operator, closed, "closed", "risolto")
+        services.set_status(desks.operator, closed, "closed", "risolto", version=closed.version)
     sign_in(desks.operator)
     assert _refs(client.get("/richieste")) == {open_ticket.reference}
     assert _refs(client.get("/richieste?stato=closed")) == {closed.reference}
@@ -135,6 +136,7 @@ def test_bulk_assignment_and_the_assignees_badge(client, app, desks, make_ticket
     first, second, third = make_ticket(), make_ticket(first_name="B"), make_ticket(first_name="C")
     sign_in(desks.operator)
     response = client.post("/richieste/assegna", data={"ticket_ids": [first.id, second.id],
+                                                        **versions(first, second),
                                                         "assignee": desks.tutor.id, "next": "/richieste"})
     assert response.status_code == 303
     db.session.expire_all()
@@ -150,9 +152,10 @@ def test_cannot_assign_out_of_scope_tickets_or_people(client, desks, make_ticket
     mine = make_ticket()
     theirs = make_ticket(town=str(desks.network["Rodano"].id), topic="ascolto")
     sign_in(desks.operator)
-    client.post("/richieste/assegna", data={"ticket_ids": [mine.id, theirs.id], "assignee": desks.tutor.id})
+    client.post("/richieste/assegna", data={"ticket_ids": [mine.id, theirs.id], **versions(mine, theirs),
+                                            "assignee": desks.tutor.id})
     stranger = make_user("tutor", organisation=desks.network["Somaschi"])
-    client.post("/richieste/assegna", data={"ticket_ids": [mine.id], "assignee": stranger.id})
+    client.post("/richieste/assegna", data={"ticket_ids": [mine.id], **versions(mine), "assignee": stranger.id})
     db.session.expire_all()
     assert (mine.assignee_id, theirs.assignee_id) == (None, None)
 
@@ -160,7 +163,7 @@ def test_cannot_assign_out_of_scope_tickets_or_people(client, desks, make_ticket
 def test_tutor_may_not_assign(client, desks, make_ticket, sign_in):
     ticket = make_ticket()
     sign_in(desks.tutor)
-    assert client.post("/richieste/assegna", data={"ticket_ids": [ticket.id],
+    assert client.post("/richieste/assegna", data={"ticket_ids": [ticket.id], **versions(ticket),
                                                    "assignee": desks.tutor.id}).status_code == 403
 
 
@@ -206,7 +209,7 @@ def test_outcome_is_required_by_the_schema_too(app, desks, make_ticket):
 def test_priority_and_comments(client, desks, make_ticket, sign_in):
     ticket = make_ticket()
     sign_in(desks.operator)
-    assert client.post(f"/richieste/{ticket.id}/priorita", data={"urgent": "1"}).status_code == 303
+    assert client.post(f"/richieste/{ticket.id}/priorita", data={"urgent": "1", "version": ticket.version}).status_code == 303
     assert client.post(f"/richieste/{ticket.id}/commenti", data={"body": "Richiamata alle 17\x00"}).status_code == 303
     assert client.post(f"/richieste/{ticket.id}/commenti", data={"body": "  "}).status_code == 422
     db.session.expire_all()
@@ -218,7 +221,7 @@ def test_priority_and_comments(client, desks, make_ticket, sign_in):
 def test_assigned_tutor_may_comment_other_tutors_may_not_see(client, desks, make_ticket, make_user, sign_in):
     ticket = make_ticket()
     with client.application.test_request_context():
-        services.assign(desks.operator, [ticket.id], desks.tutor.id)
+        services.assign(desks.operator, {ticket.id: ticket.version}, desks.tutor.id)
     sign_in(desks.tutor)
     assert client.post(f"/richieste/{ticket.id}/commenti", data={"body": "Ci penso io"}).status_code == 303
     client.post("/logout")

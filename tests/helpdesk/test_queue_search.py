@@ -38,7 +38,7 @@ def test_search_by_number_name_or_contact_on_every_tab(client, desks, make_ticke
     bruno = make_ticket(first_name="Bruno", email="bruno.verdi@example.test", phone="3409876543")
     closed = make_ticket(first_name="Carla", email="carla@example.test", phone="3471112222")
     with client.application.test_request_context():
-        services.set_status(desks.operator, closed, "closed", "risolto")
+        services.set_status(desks.operator, closed, "closed", "risolto", version=closed.version)
     sign_in(desks.operator)
     for q in ("BRUNO", "verdi", "98765", bruno.reference.lower()):
         assert _refs(client.get(f"/richieste?stato=aperte&q={q}", headers=htmx())) == {bruno.reference}, q
