@@ -97,6 +97,11 @@ def _readable(user, c, org_tutors: list[int]):
     return sa.false()
 
 
+def readable(user):
+    """The reading scope as a per-note condition on Note (what `_readable` checks), for a few known notes."""
+    return _readable(user, Note, _org_tutors(user) if user.role in (TUTOR, COORD) else [])
+
+
 def _walk(user, org_tutors: list[int], *conditions) -> sa.Subquery | None:
     """The notes a page may examine (no access check yet): the scope's authors' notes, merged."""
     if policy.needs_breakglass(user):

@@ -156,3 +156,14 @@ def test_the_page_links_reach_every_note(app, history, client_for, monkeypatch):
         url = older.group(1).replace("&amp;", "&") if older else None
     assert pages > 1
     assert len(seen) == len(_expected(tutor)) == len(set(seen))
+
+
+def test_who_read_the_notes_is_shown_to_the_watchers_only(app, history, world, client_for):
+    """The reads box: the author and their coordinator see a colleague's read; another organisation does not."""
+    note = db.session.scalar(sa.select(Note).where(Note.author_id == world.tutor.id, Note.status == NoteStatus.FINAL,
+                                                   Note.young_person_id == world.person.id).limit(1))
+    assert client_for(world.colleague).get(f"/note/{note.id}").status_code == 200
+    for watcher, sees in ((world.tutor, True), (world.coordinator, True), (world.outsider_coordinator, False)):
+        page = client_for(watcher).get("/note").get_data(as_text=True)
+        box = page[page.index("Chi ha letto le note"):]
+        assert (world.colleague.full_name in box) is sees, watcher
