@@ -1,0 +1,115 @@
+"""One definition of who is in a user's scope, asked two ways: the register's search probes it per
+candidate, the lists ask it as a set; both, and the person page, must agree for every role."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.exceptions import NotFound
+
+from app.extensions import db
+from app.models import Appointment, YoungPerson
+from app.models.appointment import Status
+from app.models.base import utcnow
+from app.people import services
+from app.policy import get_young_person_or_404, scoped_young_people
+from tests.bookings.factories import make_desk, make_person
+
+
+def _met(desk, tutor, person, days_ago: int) -> None:
+    start = utcnow().replace(microsecond=0) - timedelta(days=days_ago)  # a day each: a tutor is in one place
+    db.session.add(Appointment(desk_id=desk.id, tutor_id=tutor.id, young_person_id=person.id, service="orientamento",
+                               mode="presenza", starts_at=start, ends_at=start + timedelta(minutes=45),
+                               status=Status.ATTENDED, uid=f"{uuid.uuid4()}@scope.test"))
+    db.session.commit()
+
+
+@pytest.fixture
+def scope_world(world, network, make_user):
+    """People related to the Segrate desk and the Students Lab tutors in every way the scope knows."""
+    sl, am = network["Students Lab"], network["Ala Milano"]
+    other_operator = make_user("operator", organisation=am)
+    other_tutor = make_user("tutor", organisation=am, full_name="Tutor Ala")
+    other_desk = make_desk(network, town="Rodano", partner="Ala Milano", name="Sportello Rodano",
+                           operators=[other_operator], tutors=[other_tutor])
+
+    def person(first_name, **kw):
+        kw.setdefault("created_by", other_operator)
+        kw.setdefault("registered_desk", other_desk)
+        return make_person(network, kw.pop("created_by"), first_name=first_name, last_name="Scopetti",
+                           town=kw.pop("town", "Rodano"), **kw)
+
+    people = {
+        "registered at the desk": person("Anna", created_by=world.operator, registered_desk=world.desk, town="Segrate"),
+        "met at the desk": person("Bruno"),
+        "met a Students Lab tutor elsewhere": person("Carla"),
+        "protected, their tutor is Students Lab": person("Dario", protected=True, tutor=world.tutor),
+        "protected, met at the desk": person("Elena", protected=True, tutor=other_tutor),
+        "registered by the operator, no desk": person("Fabio", created_by=world.operator, registered_desk=None),
+        "unrelated": person("Gina"),
+    }
+    _met(world.desk, other_tutor, people["met at the desk"], 3)
+    _met(other_desk, world.tutor, people["met a Students Lab tutor elsewhere"], 4)
+    _met(world.desk, other_tutor, people["protected, met at the desk"], 5)
+    actors = {
+        "admin": make_user("admin"), "coordinator": make_user("coordinator", organisation=sl),
+        "other coordinator": make_user("coordinator", organisation=am), "operator": world.operator,
+        "other operator": other_operator, "tutor": world.tutor, "colleague tutor": world.other_tutor,
+        "other tutor": other_tutor,
+    }
+    return people, actors
+
+
+EXPECTED = {  # who sees whom: the BRIEF's rules, written out
+    "admin": {"registered at the desk", "met at the desk", "met a Students Lab tutor elsewhere",
+              "registered by the operator, no desk", "unrelated"},
+    "coordinator": {"registered at the desk", "met a Students Lab tutor elsewhere",
+                    "protected, their tutor is Students Lab", "registered by the operator, no desk"},
+    "operator": {"registered at the desk", "met at the desk", "registered by the operator, no desk"},
+    "tutor": {"met a Students Lab tutor elsewhere", "protected, their tutor is Students Lab"},
+    "colleague tutor": set(),
+}
+
+
+def test_the_probe_per_candidate_and_the_set_give_the_same_people_for_every_role(scope_world):
+    people, actors = scope_world
+    ids = [p.id for p in people.values()]
+    for role, actor in actors.items():
+        def found(per_candidate, actor=actor):
+            query = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=per_candidate)
+            return set(db.session.scalars(query.where(YoungPerson.id.in_(ids))))
+        assert found(True) == found(False), role
+        if role in EXPECTED:
+            assert found(True) == {people[name].id for name in EXPECTED[role]}, role
+
+
+@pytest.mark.parametrize("q", ["Scopetti", "sc", "scopetti anna", ""])
+def test_the_search_finds_exactly_the_people_whose_page_opens(scope_world, q):
+    people, actors = scope_world
+    for role, actor in actors.items():
+        opens = set()
+        for p in people.values():
+            try:
+                get_young_person_or_404(p.id, actor)
+            except NotFound:
+                continue
+            opens.add(p.id)
+        found = {p.id for p in services.search(actor, q, limit=100) if p.last_name == "Scopetti"}
+        wanted = opens if q != "scopetti anna" else opens & {people["registered at the desk"].id}
+        assert found == wanted, (role, q)
+
+
+def test_a_code_is_found_only_by_who_may_open_the_page(scope_world):
+    people, actors = scope_world
+    for role, actor in actors.items():
+        for p in people.values():
+            try:
+                get_young_person_or_404(p.id, actor)
+                opens = True
+            except NotFound:
+                opens = False
+            for q in (p.code, p.code[:13]):  # the whole code, and its year with four digits
+                assert (p.id in {x.id for x in services.search(actor, q, limit=100)}) is opens, (role, q)
