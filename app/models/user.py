@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
             "'municipal_contact', 'observer')",
             name="role_known",
         ),
+        # Migration 0014: the accounts list is paged in name order.
+        sa.Index("ix_users_full_name", "full_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
