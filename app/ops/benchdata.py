@@ -156,7 +156,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "ticket_appointments": ("ticket_id", "appointment_id"),
     "notes": ("id", "appointment_id", "author_id", "young_person_id", "status", "topics", "summary", "agreements",
               "referrals", "referral_other", "needs_attention", "revision", "created_at", "saved_at",
-              "finalised_at", "finalised_by_id", "content_hash", "attention_seen_at"),
+              "finalised_at", "finalised_by_id", "content_hash", "attention_seen_at", "session_starts_at"),
     "note_outcomes": ("note_id", "outcome", "progress"),
 }
 SEQUENCED = ("young_people", "appointments", "appointment_events", "tickets", "notes")
@@ -292,6 +292,10 @@ KEPT_DURING_LOAD = ("x",)
 INSERT_TRIGGER_CHECKS = {
     ("note_outcomes", "tr_note_outcomes_final_locked"):
         "SELECT o.note_id FROM note_outcomes o JOIN notes n ON n.id = o.note_id WHERE n.status = 'final' LIMIT 1",
+    # The note's copy of its session start (migration 0016): written by the generator, equal to the appointment's.
+    ("notes", "tr_notes_session_start"):
+        "SELECT n.id FROM notes n JOIN appointments a ON a.id = n.appointment_id "
+        "WHERE n.session_starts_at IS DISTINCT FROM a.starts_at LIMIT 1",
 }
 
 
@@ -624,7 +628,7 @@ class Generator:
         # Written as a draft (the hash already known), finalised by one UPDATE after the outcomes.
         sink.add("notes", (note_id, appointment_id, tutor_id, person_id, "draft", topics, summary, agreements,
                            ",".join(referrals), referral_other, attention, rng.randint(1, 4), ends_at, saved_at,
-                           None, None, content_hash, seen_at))
+                           None, None, content_hash, seen_at, starts_at))
         for n, p in progress.items():
             sink.add("note_outcomes", (note_id, n, p))
         self.counts.add("notes")
