@@ -36,13 +36,14 @@ NAV_ITEMS: list[tuple[str, object]] = [
     ("privacy.index", _l("Privacy e dati")),
 ]
 
-# endpoint -> count(user): a number shown beside the menu item (e.g. new tickets assigned to you).
-BADGES: dict[str, Callable[[object], int]] = {}
+# endpoint -> (count(user), what the number means): shown beside the menu item (new tickets assigned to you).
+BADGES: dict[str, tuple[Callable[[object], int], object]] = {}
 
 
-def register_badge(endpoint: str, count: Callable[[object], int]) -> None:
-    """Show `count(user)` beside the item of `endpoint`; asked only when a full page shows the menu."""
-    BADGES[endpoint] = count
+def register_badge(endpoint: str, count: Callable[[object], int], label) -> None:
+    """Show `count(user)` beside the item of `endpoint` (`label` read by screen readers after the number);
+    asked only when a full page shows the menu."""
+    BADGES[endpoint] = (count, label)
 
 
 def _items_for_role(role: str) -> tuple[tuple[str, object], ...]:
@@ -68,7 +69,7 @@ class _RoleOnly:
 
 
 def _badge(endpoint: str, user) -> int:
-    count = BADGES.get(endpoint)
+    count = BADGES.get(endpoint, (None, None))[0]
     if count is None:
         return 0
     try:
@@ -81,7 +82,7 @@ def _badge(endpoint: str, user) -> int:
 def nav_for(user) -> list[dict]:
     """The items this user may open, with their address, badge and the current one marked."""
     items = [{"endpoint": endpoint, "label": label, "url": url_for(endpoint), "badge": _badge(endpoint, user),
-              "active": request.endpoint == endpoint}
+              "badge_label": BADGES.get(endpoint, (None, None))[1], "active": request.endpoint == endpoint}
              for endpoint, label in _items_for_role(user.role)]
     # Elsewhere, the item whose address is the longest prefix of this page's address is current
     # (/appuntamenti/nuovo -> "Appuntamenti"); failing that, the closest endpoint of the same area.
