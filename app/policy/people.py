@@ -103,8 +103,8 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) 
     if user.role == OPER:
         desks = _own_desk_ids(user)
         return query.where(
-            sa.or_(YoungPerson.registered_desk_id.in_(desks), met(Appointment.desk_id, desks),
-                   YoungPerson.created_by_id == user.id),
+            sa.or_(YoungPerson.registered_desk_id.in_(desks), YoungPerson.created_by_id == user.id,
+                   met(Appointment.desk_id, desks)),  # the probe last: PostgreSQL keeps an OR's order
             YoungPerson.protected.is_(False),
         )
     if user.role == TUTOR:
