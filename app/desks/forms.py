@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -66,6 +67,7 @@ class DeskForm(FlaskForm):
     services = SelectMultipleField(_l("Servizi offerti"), choices=[], validate_choice=False)
     operator_ids = SelectMultipleField(_l("Operatori"), coerce=_coerce_id, choices=[], validate_choice=False)
     tutor_ids = SelectMultipleField(_l("Tutor"), coerce=_coerce_id, choices=[], validate_choice=False)
+    version = HiddenField()  # the desk's version when the form was opened (checked on save)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,6 +139,7 @@ class PatronForm(FlaskForm):
     patron_saint = StringField(_l("Santo patrono"), validators=[Optional(), Length(max=80)])
     patron_day = IntegerField(_l("Giorno"), validators=[Optional(), NumberRange(min=1, max=31)])
     patron_month = IntegerField(_l("Mese"), validators=[Optional(), NumberRange(min=1, max=12)])
+    version = HiddenField()  # the town's version when the page was opened (checked on save)
 
 
 def _parse_time(raw: str) -> time | None:

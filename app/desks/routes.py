@@ -23,6 +23,7 @@ from app.desks.forms import (
     week_grid_values,
 )
 from app.domain.errors import DomainError, FormInvalid, Invalid
+from app.errors import render_error
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
@@ -57,7 +58,7 @@ PREVIEW_DAYS = 31
 def _form_error(form, error: DomainError) -> None:
     """Show a service error next to its field, or above the form."""
     field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
+    if field is not None and hasattr(field, "errors") and error.field != "version":
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
@@ -516,15 +517,54 @@ def _desk_data(form: DeskForm) -> services.DeskData:
 @requires("desks.manage")
 def manage():
     """Every desk, with links to create and edit them, and the towns' patron days."""
+    return _manage_page()
+
+
+def _manage_page(status: int = 200, kept: dict | None = None):
     desks = list(db.session.scalars(sa.select(Desk).join(Desk.municipality).order_by(Organisation.name, Desk.name)))
-    return render_template("desks/manage.html", desks=desks, towns=_towns(), services_catalogue=DESK_SERVICES)
+    return render_template("desks/manage.html", desks=desks, towns=_towns(), services_catalogue=DESK_SERVICES,
+                           kept=kept or {}), status
+
+
+def _desk_differences(form: DeskForm, desk: Desk) -> list[tuple[str, str]]:
+    """After a stale save: the fields whose saved value now differs from what was sent, as (label, saved value)."""
+    yes_no = _("sì") if desk.active else _("no")
+    saved: dict[str, tuple[object, str]] = {
+        "name": (desk.name, desk.name),
+        "municipality_id": (desk.municipality_id, desk.municipality.name),
+        "partner_id": (desk.partner_id, desk.partner.name),
+        **{name: (getattr(desk, name) or "", getattr(desk, name) or "") for name in ("address", "phone", "email",
+                                                                                      "notes")},
+        **{name: (getattr(desk, name), str(getattr(desk, name))) for name in (
+            "rooms", "slot_minutes", "buffer_minutes", "min_notice_minutes")},
+        "active": (desk.active, yes_no),
+        "services": (set(desk.services), ", ".join(str(DESK_SERVICES[c]) for c in desk.services)),
+        "operator_ids": ({u.id for u in desk.operators}, ", ".join(u.full_name for u in desk.operators)),
+        "tutor_ids": ({u.id for u in desk.tutors}, ", ".join(u.full_name for u in desk.tutors)),
+    }
+    changes = []
+    for name, (value, shown) in saved.items():
+        sent = form[name].data
+        if isinstance(value, str):
+            sent, value = " ".join(str(sent or "").split()), " ".join(value.split())
+        elif isinstance(value, set):
+            sent = set(sent or ())
+        elif isinstance(value, bool):
+            sent = bool(sent)
+        if sent != value:
+            changes.append((str(form[name].label.text), shown or _("(vuoto)")))
+    return changes
 
 
 @bp.route("/orari/gestione/nuovo", methods=["GET", "POST"], defaults={"desk_id": None})
 @bp.route("/orari/gestione/<int:desk_id>", methods=["GET", "POST"])
 @requires("desks.manage")
 def desk_form(desk_id: int | None):
-    """Create a desk or edit one: details, services, operators and tutors."""
+    """Create a desk or edit one: details, services, operators and tutors.
+
+    The edit form carries the desk's version: a form opened on an older version gets 409, writes nothing,
+    keeps what the person typed and lists the saved values that differ; a missing version is a 422.
+    """
     desk = get_desk_or_404(desk_id, current_user, "manage") if desk_id else None
     form = DeskForm(obj=desk) if request.method == "GET" and desk else DeskForm()
     _desk_form_choices(form)
@@ -532,7 +572,8 @@ def desk_form(desk_id: int | None):
         form.services.data = desk.services
         form.operator_ids.data = [u.id for u in desk.operators]
         form.tutor_ids.data = [u.id for u in desk.tutors]
-    status = 200
+        form.version.data = str(desk.version)
+    status, changes = 200, None
     if request.method == "POST":
         try:
             if not form.validate():
@@ -541,21 +582,31 @@ def desk_form(desk_id: int | None):
                 desk = services.create_desk(current_user, _desk_data(form))
                 message = _("Sportello «%(name)s» creato.", name=desk.name)
             else:
-                services.update_desk(current_user, desk, _desk_data(form))
+                services.update_desk(current_user, desk, _desk_data(form), form.version.data)
                 message = _("Sportello «%(name)s» aggiornato.", name=desk.name)
             return _done(url_for("desks.manage"), message)
+        except services.Stale as error:
+            db.session.rollback()
+            status = 409
+            form.form_errors.append(error.message)
+            # The person's input stays in the form; above it, what is saved now where it differs. The form now
+            # carries the current version: saving again is a choice made after seeing the differences.
+            desk = get_desk_or_404(desk.id, current_user, "manage")
+            changes = _desk_differences(form, desk)
+            form.version.data = str(desk.version)
         except Invalid as error:
             db.session.rollback()
             status = 422
             if not isinstance(error, FormInvalid):
                 _form_error(form, error)
-    return _page_or_fragment("desks/desk_form.html", "desks/_desk_form.html", status, form=form, desk=desk)
+    return _page_or_fragment("desks/desk_form.html", "desks/_desk_form.html", status, form=form, desk=desk,
+                             changes=changes)
 
 
 @bp.post("/orari/gestione/comuni/<int:town_id>/patrono")
 @requires("desks.manage")
 def patron(town_id: int):
-    """Set or clear a town's patron-saint day."""
+    """Set or clear a town's patron-saint day; the form carries the town's version (stale -> 409, nothing saved)."""
     town = db.session.get(Organisation, town_id)
     if town is None or town.kind != OrganisationKind.MUNICIPALITY:
         abort(404)
@@ -564,12 +615,36 @@ def patron(town_id: int):
         if not form.validate():
             raise Invalid(_("Giorno o mese del santo patrono non validi."))
         services.set_patron_day(current_user, town, form.patron_saint.data, form.patron_month.data,
-                                form.patron_day.data)
+                                form.patron_day.data, form.version.data)
+    except services.Stale as error:
+        db.session.rollback()
+        town = db.session.get(Organisation, town_id)
+        if town.patron_month:
+            saved = f"{town.patron_saint or ''} {town.patron_day:02d}/{town.patron_month:02d}".strip()
+        else:
+            saved = _("(vuoto)")
+        message = f"{error.message} {_('Salvato ora: %(saved)s.', saved=saved)}"
+        # The row keeps what the person typed (with the current version): saving again is a deliberate choice.
+        typed = {"patron_saint": request.form.get("patron_saint", ""),
+                 "patron_day": request.form.get("patron_day", ""),
+                 "patron_month": request.form.get("patron_month", "")}
+        return _patron_refused(message, 409, {town.id: typed})
     except Invalid as error:
         db.session.rollback()
-        flash(f"{town.short_name}: {error.message}", "danger")
+        message = f"{town.short_name}: {error.message}"
+        if error.field == "version":
+            return _patron_refused(message, 422)
+        flash(message, "danger")
         return redirect(url_for("desks.manage"), code=303)
     return _done(url_for("desks.manage"), _("Santo patrono di %(town)s aggiornato.", town=town.short_name))
+
+
+def _patron_refused(message: str, status: int, kept: dict | None = None):
+    """A refused patron day: the management page as it is now (or the error fragment for htmx), nothing saved."""
+    if _is_htmx():
+        return render_error(status, message)
+    flash(message, "danger")
+    return _manage_page(status, kept)
 
 
 # Kept for templates that show a local time range.

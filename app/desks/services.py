@@ -20,6 +20,7 @@ from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import policy
 from app.domain import availability as engine
@@ -45,6 +46,7 @@ from app.models import (
     User,
     desk_tutors,
 )
+from app.models.base import utcnow
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -252,19 +254,57 @@ def create_desk(actor, data: DeskData) -> Desk:
     return desk
 
 
-def update_desk(actor, desk: Desk, data: DeskData) -> Desk:
-    """Change a desk's details, services and staff (Ufficio di Piano only)."""
+class Stale(Conflict):
+    """The form was opened on an older version of the row: nothing was written (409)."""
+
+
+def expected_version(version) -> int:
+    """The version a form was opened on; missing or not a number is a bad request (422), never a guess."""
+    try:
+        value = int(str(version).strip())
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1:
+        raise Invalid(_("Il modulo non indica la versione dei dati: ricarica la pagina e riprova."), field="version")
+    return value
+
+
+def _stale_desk() -> Stale:
+    return Stale(_("Questo sportello è stato modificato da un altro utente mentre lo stavi modificando: "
+                   "le tue modifiche non sono state salvate."))
+
+
+def update_desk(actor, desk: Desk, data: DeskData, version) -> Desk:
+    """Change a desk's details, services and staff (Ufficio di Piano only), refusing a stale form.
+
+    The desk row is always updated (updated_at), so its version moves even when only the services or the
+    staff change, and the UPDATE is the compare-and-set (... WHERE id = ? AND version = ?).
+    """
     _require_manager(actor)
+    if expected_version(version) != desk.version:
+        raise _stale_desk()
     _apply_desk_data(desk, data)
-    db.session.commit()
+    desk.updated_at = utcnow()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale_desk() from None
     return desk
 
 
-def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day: int | None) -> None:
-    """Set or clear a town's patron-saint day (a local holiday closing its desks)."""
+def _stale_town(town: Organisation) -> Stale:
+    return Stale(_("%(town)s: qualcun altro ha modificato questi dati nel frattempo; il santo patrono non è "
+                   "stato salvato. Controlla i dati salvati ora e riprova.", town=town.short_name))
+
+
+def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day: int | None, version) -> None:
+    """Set or clear a town's patron-saint day (a local holiday closing its desks), refusing a stale form."""
     _require_manager(actor)
     if town.kind != OrganisationKind.MUNICIPALITY:
         raise Invalid(_("Il santo patrono si indica solo per i comuni."))
+    if expected_version(version) != town.version:
+        raise _stale_town(town)
     if (month is None) != (day is None):
         raise Invalid(_("Indica sia il giorno sia il mese, oppure lascia vuoti entrambi."), field="patron_day")
     if month is not None:
@@ -274,7 +314,11 @@ def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day
             raise Invalid(_("La data del santo patrono non esiste."), field="patron_day") from None
     town.patron_saint = (saint or "").strip() or None if month is not None else None
     town.patron_month, town.patron_day = month, day
-    db.session.commit()
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _stale_town(town) from None
 
 
 # --- Weekly opening hours ---------------------------------------------------------

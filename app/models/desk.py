@@ -96,8 +96,12 @@ class Desk(db.Model):
     slot_minutes: Mapped[int] = mapped_column(default=45)
     buffer_minutes: Mapped[int] = mapped_column(default=15)
     min_notice_minutes: Mapped[int] = mapped_column(default=120)
+    # Optimistic concurrency: a form opened on an older version is refused (409), never saved over a newer one.
+    version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
 
     municipality: Mapped[Organisation] = relationship(foreign_keys=[municipality_id], lazy="joined")
     partner: Mapped[Organisation] = relationship(foreign_keys=[partner_id], lazy="joined")

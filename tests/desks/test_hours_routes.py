@@ -223,15 +223,17 @@ def test_extra_opening_and_future_schedule_removal(client, login_as, make_desk):
 def test_admin_sets_and_clears_a_patron_day(client, login_as, network):
     login_as("admin")
     town = network["Gessate"]
-    data = {"patron_saint": "Santo di prova", "patron_day": "12", "patron_month": "3"}
+    data = {"patron_saint": "Santo di prova", "patron_day": "12", "patron_month": "3", "version": town.version}
     assert client.post(f"/orari/gestione/comuni/{town.id}/patrono", data=data).status_code == 303
     db.session.expire_all()
     assert (town.patron_saint, town.patron_month, town.patron_day) == ("Santo di prova", 3, 12)
-    bad = client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={**data, "patron_day": "31", "patron_month": "4"})
+    bad = client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={**data, "patron_day": "31", "patron_month": "4",
+                                                                         "version": town.version})
     assert bad.status_code == 303  # back to the list with the message
     db.session.expire_all()
     assert town.patron_day == 12
-    client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={"patron_saint": "", "patron_day": "", "patron_month": ""})
+    client.post(f"/orari/gestione/comuni/{town.id}/patrono", data={"patron_saint": "", "patron_day": "", "patron_month": "",
+                                                                   "version": town.version})
     db.session.expire_all()
     assert (town.patron_saint, town.patron_month, town.patron_day) == (None, None, None)
 

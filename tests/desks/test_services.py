@@ -276,14 +276,15 @@ def test_who_may_edit_a_tutors_availability(make_desk, make_user, network):
 
 
 def test_patron_day_is_validated(admin, network):
+    town = network["Segrate"]
     with pytest.raises(Invalid, match="non esiste"):
-        services.set_patron_day(admin, network["Segrate"], "x", 2, 30)
+        services.set_patron_day(admin, town, "x", 2, 30, town.version)
     with pytest.raises(Invalid, match="sia il giorno sia il mese"):
-        services.set_patron_day(admin, network["Segrate"], "x", 2, None)
-    services.set_patron_day(admin, network["Segrate"], "San Prova", 2, 29)
-    assert services.patron_day_of(network["Segrate"]) == (2, 29, "San Prova")
-    services.set_patron_day(admin, network["Segrate"], "", None, None)
-    assert services.patron_day_of(network["Segrate"]) is None
+        services.set_patron_day(admin, town, "x", 2, None, town.version)
+    services.set_patron_day(admin, town, "San Prova", 2, 29, town.version)
+    assert services.patron_day_of(town) == (2, 29, "San Prova")
+    services.set_patron_day(admin, town, "", None, None, town.version)
+    assert services.patron_day_of(town) is None
 
 
 def test_local_instant_is_utc():
