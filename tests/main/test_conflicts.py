@@ -31,7 +31,7 @@ def test_a_lost_version_race_is_a_409_and_nothing_is_written(client, login_as, n
     town = network["Gessate"]
     before = (town.patron_saint, town.patron_month, town.patron_day, town.version)
     _lose_the_race(monkeypatch)
-    data = {"patron_saint": "Santo di prova", "patron_day": "12", "patron_month": "3"}
+    data = {"patron_saint": "Santo di prova", "patron_day": "12", "patron_month": "3", "version": str(town.version)}
     page = client.post(f"/orari/gestione/comuni/{town.id}/patrono", data=data)
     assert page.status_code == 409
     assert "modificato questi dati nel frattempo" in page.get_data(as_text=True)
