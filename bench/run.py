@@ -53,6 +53,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
 SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
 GENERATOR_VERSION = 2  # bump when app/ops/benchdata.py changes what it writes
+THREADS = 4  # per gunicorn worker, gthread, as in docs/deploy.md
 FLOOR = "floor: /healthz"
 FRAGMENTS = ("slot picker (fragment)", "helpdesk queue search (fragment)", "people search (fragment)",
              "note autosave (fragment)")
@@ -485,7 +486,8 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_log = (WORK / f"gunicorn-{database}.log").open("w")
-    server = subprocess.Popen([BIN / "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    server = subprocess.Popen([BIN / "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+                               "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
                                "--timeout", "60", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
                               stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     prefix = WORK / f"locust-{database}"

@@ -11,11 +11,11 @@ import click
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from app import mail
+from app import mail, navigation
 from app.bookings.forms import int_or_none, parse_slot, slot_value
 from app.domain.errors import DomainError
 from app.extensions import db, limiter
@@ -437,12 +437,4 @@ def helpdesk_digest(deliver: bool):
     click.echo(f"Riepiloghi accodati: {queued}; messaggi inviati: {sent}")
 
 
-@bp.app_context_processor
-def inject_badge():
-    """`helpdesk_badge`: new tickets assigned to the signed-in person (0 for the public)."""
-    if getattr(current_user, "is_authenticated", False) and has_permission(current_user, "helpdesk.view"):
-        try:
-            return {"helpdesk_badge": services.badge_count(current_user)}
-        except SQLAlchemyError:  # the error page of a database outage must still render
-            db.session.rollback()
-    return {"helpdesk_badge": 0}
+navigation.register_badge("helpdesk.index", services.badge_count, _l("nuove assegnate a te"))

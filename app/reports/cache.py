@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -33,30 +34,37 @@ MEMORY_ENTRIES = 256
 
 
 class MemoryStore:
-    """Entries in this process with their expiry, the oldest dropped beyond MEMORY_ENTRIES."""
+    """Entries in this process with their expiry, the oldest dropped beyond MEMORY_ENTRIES.
+
+    One lock: the threads of a gthread worker (docs/deploy.md) share the store.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.entries: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, key: str):
-        found = self.entries.get(key)
-        if found is None:
-            return None
-        expires, value = found
-        if self.clock() >= expires:
-            del self.entries[key]
-            return None
-        return value
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            expires, value = found
+            if self.clock() >= expires:
+                del self.entries[key]
+                return None
+            return value
 
     def set(self, key: str, value, seconds: int) -> None:
-        self.entries[key] = (self.clock() + seconds, value)
-        self.entries.move_to_end(key)
-        while len(self.entries) > MEMORY_ENTRIES:
-            self.entries.popitem(last=False)
+        with self.lock:
+            self.entries[key] = (self.clock() + seconds, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > MEMORY_ENTRIES:
+                self.entries.popitem(last=False)
 
     def clear(self) -> None:
-        self.entries.clear()
+        with self.lock:
+            self.entries.clear()
 
 
 memory = MemoryStore()

@@ -30,7 +30,7 @@ from app.extensions import db
 from app.models import User
 from tests.bookings.conftest import tomorrow_at
 from tests.bookings.factories import make_desk, make_person
-from tests.ops.procs import HttpClient, free_port, wait_for_port
+from tests.ops.procs import GTHREAD, HttpClient, free_port, wait_for_port
 
 pytestmark = pytest.mark.concurrency
 
@@ -48,7 +48,7 @@ def server(app, database_url):
            "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "PYTHONPATH": str(ROOT)}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120", "--backlog", "256",
+        [str(gunicorn), "-w", "4", *GTHREAD, "-b", f"127.0.0.1:{port}", "--timeout", "120", "--backlog", "256",
          "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )

@@ -98,17 +98,22 @@ class Node:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
+# The production worker model (docs/deploy.md, bench/run.py): threads share a worker's process.
+GTHREAD = ("--worker-class", "gthread", "--threads", "4")
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], log: Path, *, workers: int = 2, timeout: int = 30, preload: bool = True) \
         -> Iterator[Node]:
     """gunicorn serving tests.ops.ops_wsgi on a free port; always stopped (SIGTERM, then SIGKILL).
 
+    Threaded workers as in production (docs/deploy.md: gthread, GUNICORN_THREADS per worker).
     --preload imports the app once in the master and forks the workers (quick on a busy machine).
     """
     port = free_port()
     handle = log.open("ab")
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", str(timeout),
+        [str(BIN / "gunicorn"), "-w", str(workers), *GTHREAD, "-b", f"127.0.0.1:{port}", "--timeout", str(timeout),
          "--graceful-timeout", "5", *(["--preload"] if preload else []), "tests.ops.ops_wsgi:app"],
         cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
     )

@@ -270,9 +270,13 @@ def test_disk_full_while_archiving_finalisation_refused_clearly_draft_intact(app
 def _render_started(node) -> int | None:
     """The worker whose PDF render child is running, if any (read from /proc)."""
     for pid in node.worker_pids():
-        children = Path(f"/proc/{pid}/task/{pid}/children")
-        if children.exists() and children.read_text().split():
-            return pid
+        # Any thread of the worker may have started it (gthread workers): every task's children.
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                if children.read_text().split():
+                    return pid
+            except OSError:  # the thread ended meanwhile
+                continue
     return None
 
 
