@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.extensions import db
 from app.models import User
@@ -38,6 +39,9 @@ class _InSet(ColumnElement):
     tutor or desk: ~3 buffers per candidate.
     """
 
+    # Both parts are in the cache key: the compiled SQL is reused, with each user's own ids bound.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("subquery", InternalTraversal.dp_clauseelement)]
     inherit_cache = True
     type = sa.types.NullType()  # a Boolean type makes SQLite append '= 1'
 
