@@ -147,7 +147,8 @@ def visible_people(user, rows: list[Appointment]) -> set[int]:
     ids = {a.young_person_id for a in rows}
     if not ids:
         return set()
-    query = policy.scoped_young_people(sa.select(YoungPerson.id), user).where(YoungPerson.id.in_(ids))
+    query = policy.scoped_young_people(sa.select(YoungPerson.id), user, per_candidate=True).where(
+        YoungPerson.id.in_(ids))
     return set(db.session.scalars(query))
 
 

@@ -48,7 +48,7 @@ def _parse_day(value: str | None) -> date:
 def _person(person_id: int | None) -> YoungPerson | None:
     if person_id is None:
         return None
-    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user)
+    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
                              .where(YoungPerson.id == person_id))
 
 

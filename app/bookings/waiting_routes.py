@@ -43,7 +43,7 @@ def waiting_index():
 
 def _form_context(values: dict, errors: dict | None = None) -> dict:
     person_id = _int(values.get("persona"))
-    person = db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user)
+    person = db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
                                .where(YoungPerson.id == person_id)) if person_id else None
     q = (values.get("q") or "").strip()
     found = people_services.search(current_user, q) if q and person is None else []

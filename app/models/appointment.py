@@ -95,6 +95,8 @@ class Appointment(db.Model):
         sa.Index("ix_appointments_tutor_desk_person", "tutor_id", "desk_id", "young_person_id"),
         # Migration 0016: has this young person met this tutor (the scope checks, one probe per person shown).
         sa.Index("ix_appointments_person_tutor", "young_person_id", "tutor_id"),
+        # Migration 0017: has this young person met this desk (the register's search, one probe per candidate).
+        sa.Index("ix_appointments_person_desk", "young_person_id", "desk_id"),
         # Migration 0013: the monitoring report's period read index-only, and each person's first attended session.
         sa.Index("ix_appointments_start_cover", "starts_at",
                  postgresql_include=["status", "desk_id", "young_person_id", "tutor_id", "service", "ends_at", "id"]),

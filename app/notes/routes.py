@@ -216,7 +216,7 @@ def dossier(person_id: int):
     """A "dossier" PDF with all the final notes on one young person that the reader may see."""
     if policy.needs_breakglass(current_user):
         abort(404)
-    person = db.session.scalar(policy.scoped_young_people(sa.select(YoungPerson), current_user)
+    person = db.session.scalar(policy.scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
                                .where(YoungPerson.id == person_id))
     notes = services.person_final_notes(current_user, person_id) if person else []
     if not notes:

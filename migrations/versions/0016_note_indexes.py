@@ -26,7 +26,7 @@ hub_bench_s1 (600,000 notes, 1,000,000 appointments):
 Tutor's first page at scale 1, database time: 1,100 ms (the whole scope sorted) -> ~3 ms.
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0014
 Create Date: 2026-11-26 12:05:00
 
 """
@@ -35,7 +35,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
