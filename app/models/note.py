@@ -90,6 +90,9 @@ class Note(db.Model):
         sa.Index("ix_notes_session", "session_starts_at", "id"),
         sa.Index("ix_notes_attention_open", "session_starts_at", postgresql_where=sa.text(OPEN_ATTENTION),
                  sqlite_where=sa.text(OPEN_ATTENTION)),
+        # Monitoring (migration 0013): the final notes of the period's sessions, read from the index alone.
+        sa.Index("ix_notes_final_appointment", "appointment_id", postgresql_include=["id", "referrals"],
+                 postgresql_where=sa.text("status = 'final'"), sqlite_where=sa.text("status = 'final'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
