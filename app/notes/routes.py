@@ -245,4 +245,14 @@ def index():
     flagged = listing.flagged_notes(current_user) if first else []
     return _private(make_response(render_template(
         "notes/index.html", notes=page.notes, older=page.older, first=first, reads=reads, flagged=flagged,
-        breakglass=breakglass)))
+        breakglass=breakglass, view_url=_prefix("notes.view", "note_id"),
+        editor_url=_prefix("notes.editor", "appointment_id", split=True))))
+
+
+_MARK = 918273645
+
+
+def _prefix(endpoint: str, name: str, *, split: bool = False):
+    """An endpoint's address around its id, built once per page: the prefix (and, with split, the suffix)."""
+    before, _mark, after = url_for(endpoint, **{name: _MARK}).partition(str(_MARK))
+    return (before, after) if split else before
