@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.bookings import bp, services
 from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_value
@@ -17,7 +18,7 @@ from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
-from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, YoungPerson
+from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, YoungPerson, desk_operators, desk_tutors
 from app.people import services as people_services
 from app.policy import (
     bookable_desks,
@@ -52,6 +53,20 @@ def _person(person_id: int | None) -> YoungPerson | None:
                              .where(YoungPerson.id == person_id))
 
 
+def _load_staff(desk: Desk) -> None:
+    """The desk's tutors and operators in one statement instead of two lazy loads (the tutor list and
+    can_book's operator check both read them); same rows and order as the relationships."""
+    unloaded = sa.inspect(desk).unloaded
+    if "tutors" not in unloaded or "operators" not in unloaded:
+        return
+    is_tutor = sa.exists().where(desk_tutors.c.desk_id == desk.id, desk_tutors.c.user_id == User.id)
+    is_operator = sa.exists().where(desk_operators.c.desk_id == desk.id, desk_operators.c.user_id == User.id)
+    rows = db.session.execute(sa.select(User, is_tutor.label("tutor"), is_operator.label("operator"))
+                              .where(sa.or_(is_tutor, is_operator)).order_by(User.full_name)).all()
+    set_committed_value(desk, "tutors", [row[0] for row in rows if row.tutor])
+    set_committed_value(desk, "operators", [row[0] for row in rows if row.operator])
+
+
 def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     """Everything the stepper shows for the choices made so far (fresh slots every time)."""
     person = move_of.young_person if move_of is not None else _person(int_or_none(args.get("person")))
@@ -64,6 +79,8 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     desks.sort(key=lambda d: (d.municipality_id != town_id, d.name))  # the person's town first
     desk_id = move_of.desk_id if move_of is not None else int_or_none(args.get("desk"))
     desk = next((d for d in desks if d.id == desk_id), None)
+    if desk is not None:
+        _load_staff(desk)
     tutors = [t for t in desk.tutors if t.active and can_book(current_user, desk, t)] if desk else []
     tutor_id = int_or_none(args.get("tutor"))
     if tutor_id not in {t.id for t in tutors}:
