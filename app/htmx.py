@@ -1,4 +1,4 @@
-"""Answers every area's views share: a page or its fragment, and what follows a successful POST."""
+"""Answers every area's views share: a page or its fragment, a service error on its form, what follows a POST."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ def redirect_after_post(target: str, message: str | None = None):
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=303)
+
+
+def show_error(form, error) -> None:
+    """Show a service error (DomainError) next to its field, or above the form when the field is hidden or absent."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors") and getattr(field, "type", "") != "HiddenField":
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -10,12 +10,12 @@ from flask_login import current_user
 from app.admin import bp, services
 from app.admin.forms import Choice, OrganisationForm, UserFilterForm, UserForm, int_or_none
 from app.domain import numbers
-from app.domain.errors import Conflict, DomainError, Invalid
+from app.domain.errors import Conflict, DomainError, Invalid, Stale
 from app.extensions import db
 from app.formatting import organisation_kind_label, role_label
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
-from app.htmx import redirect_after_post
+from app.htmx import redirect_after_post, show_error
 from app.models import Organisation
 from app.policy import (
     assignable_organisations,
@@ -45,15 +45,6 @@ def _differences(form, saved: dict[str, tuple[object, str]]) -> list[tuple[str, 
         if sent != value:
             changes.append((str(form[name].label.text), shown or _("(vuoto)")))
     return changes
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a service error next to its field, or above the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 # --- Accounts ------------------------------------------------------------------
@@ -120,7 +111,7 @@ def user_create():
                 role=form.role.data, organisation_id=int_or_none(form.organisation_id.data),
             )
         except Invalid as error:
-            _form_error(form, error)
+            show_error(form, error)
         else:
             return _done("admin.users", _("Account di %(name)s creato: abbiamo inviato un'e-mail a %(email)s "
                                           "con il collegamento per scegliere la password.",
@@ -147,7 +138,7 @@ def user_edit(user_id: int):
             db.session.rollback()
             form.form_errors.append(error.message)
             status = 409
-            if isinstance(error, services.Stale):
+            if isinstance(error, Stale):
                 # The person's input stays in the form; above it, what is saved now where it differs.
                 target = get_user_or_404(user_id, current_user)
                 changes = _differences(form, {
@@ -157,7 +148,7 @@ def user_edit(user_id: int):
                 })
                 form.version.data = str(target.version)
         except Invalid as error:
-            _form_error(form, error)
+            show_error(form, error)
             status = 422
         else:
             return _done("admin.users", _("Dati di %(name)s aggiornati.", name=target.full_name))
@@ -267,9 +258,9 @@ def organisation_edit(organisation_id: int | None):
                 message = _("Dati di %(name)s aggiornati.", name=organisation.name)
         except DomainError as error:
             db.session.rollback()
-            _form_error(form, error)
+            show_error(form, error)
             status = error.status_code
-            if isinstance(error, services.Stale):
+            if isinstance(error, Stale):
                 # The person's input stays in the form; above it, what is saved now where it differs. The form
                 # now carries the current version: saving again is a choice made after seeing the differences.
                 organisation = get_organisation_or_404(organisation.id, current_user)

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit
+from app import audit, versions
 from app.auth.services import hash_password, normalise_email, queue_invitation
 from app.auth.sessions import revoke_all_sessions
-from app.domain.errors import Conflict, Invalid
+from app.domain.errors import Conflict, Invalid, Stale
 from app.extensions import db
 from app.formatting import format_date, format_time
 from app.models import Organisation, OrganisationKind, Role, User
@@ -32,9 +31,6 @@ ISTAT_RE = re.compile(r"^\d{6}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ./-]{4,38}$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 
-
-class Stale(Conflict):
-    """The form was opened on an older version of the row: nothing was written (409)."""
 
 
 def _stale() -> Stale:
@@ -232,27 +228,10 @@ def _ensure_not_last_admin(target: User) -> None:
                          name=target.full_name))
 
 
-def _check_version(target: User, version) -> None:
-    try:
-        submitted = int(version)
-    except (TypeError, ValueError):
-        raise _stale() from None
-    if submitted != target.version:
-        raise _stale()
-
-
-def _commit_versioned() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale() from None
-
-
 def update_user(actor: User, target: User, *, full_name: str, role: str, organisation_id: int | None,
                 version) -> User:
     """Change name, role and organisation, refusing a form built on an older version."""
-    _check_version(target, version)
+    versions.check(target.version, version, _stale)
     name = _clean_name(full_name)
     _check_assignment(actor, role, organisation_id, keep_org=target.organisation_id)
     if target.id == actor.id and role != target.role:
@@ -266,13 +245,13 @@ def update_user(actor: User, target: User, *, full_name: str, role: str, organis
         audit.record("user.scope_changed", actor=actor, object_type="user", object_id=target.id,
                      details={"from_organisation_id": target.organisation_id, "to_organisation_id": organisation_id})
     target.full_name, target.role, target.organisation_id = name, role, organisation_id
-    _commit_versioned()
+    versions.commit_or_stale(_stale)
     return target
 
 
 def set_user_active(actor: User, target: User, active: bool, version) -> User:
     """Deactivate (closing every session) or reactivate an account."""
-    _check_version(target, version)
+    versions.check(target.version, version, _stale)
     if active == target.active:
         return target
     if not active:
@@ -285,7 +264,7 @@ def set_user_active(actor: User, target: User, active: bool, version) -> User:
         target.active = True
     audit.record("user.reactivated" if active else "user.deactivated", actor=actor, object_type="user",
                  object_id=target.id)
-    _commit_versioned()
+    versions.commit_or_stale(_stale)
     return target
 
 
@@ -368,9 +347,7 @@ def _stale_organisation(organisation: Organisation) -> Stale:
 
 def _save_organisation(organisation: Organisation) -> Organisation:
     try:
-        db.session.commit()
-    except StaleDataError:
-        raise _stale_organisation(organisation) from None
+        versions.commit_or_stale(lambda: _stale_organisation(organisation))
     except IntegrityError:
         db.session.rollback()
         raise Invalid(_("Esiste già un partner con questo nome o codice ISTAT."), field="name") from None
@@ -386,12 +363,7 @@ def create_organisation(actor: User, data: OrganisationData) -> Organisation:
 
 def update_organisation(actor: User, organisation: Organisation, data: OrganisationData, version) -> Organisation:
     """Edit a partner, refusing a form opened on an older version; deactivating it must leave an administrator."""
-    try:
-        stale = int(version) != organisation.version
-    except (TypeError, ValueError):
-        stale = True
-    if stale:
-        raise _stale_organisation(organisation)
+    versions.check(organisation.version, version, lambda: _stale_organisation(organisation))
     values = _clean_organisation(data, organisation)
     if organisation.active and not values["active"]:
         if organisation.id == actor.organisation_id:

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import versions
 from app.bookings import bp, services
 from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_value
 from app.domain.errors import Conflict, DomainError
@@ -230,7 +231,7 @@ def transition(appointment_id: int):
     if not form.validate_on_submit() or action is None:
         return _render_detail(appointment, 422, _("Operazione non valida."))
     try:
-        action(current_user, appointment.id, expected_version=int_or_none(form.version.data))
+        action(current_user, appointment.id, expected_version=versions.submitted(form.version.data))
     except DomainError as error:
         db.session.rollback()
         return _render_detail(_reload(appointment.id), error.status_code, error.message)
@@ -251,7 +252,7 @@ def cancel(appointment_id: int):
         return _render_detail(appointment, 422, _("Controlla i campi evidenziati."), cancel_form=form)
     try:
         services.cancel(current_user, appointment.id, form.reason.data, form.by_kind.data,
-                        expected_version=int_or_none(form.version.data))
+                        expected_version=versions.submitted(form.version.data))
     except DomainError as error:
         db.session.rollback()
         return _render_detail(_reload(appointment.id), error.status_code, error.message, cancel_form=form)
@@ -276,7 +277,7 @@ def move(appointment_id: int):
         new = services.reschedule(current_user, appointment.id, starts_at, tutor_id=tutor_id,
                                   mode=form.mode.data or None, by_kind=by_kind,
                                   reason=request.form.get("reason", ""),
-                                  expected_version=int_or_none(request.form.get("version")))
+                                  expected_version=versions.submitted(request.form.get("version")))
     except DomainError as error:
         db.session.rollback()
         appointment = _reload(appointment.id)

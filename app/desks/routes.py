@@ -22,12 +22,13 @@ from app.desks.forms import (
     parse_week_grid,
     week_grid_values,
 )
-from app.domain.errors import DomainError, FormInvalid, Invalid
+from app.domain.errors import DomainError, FormInvalid, Invalid, Stale
 from app.errors import render_error
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
+from app.htmx import show_error
 from app.models import (
     ABSENCE_KINDS,
     DESK_SERVICES,
@@ -53,15 +54,6 @@ from app.policy import (
 )
 
 PREVIEW_DAYS = 31
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a service error next to its field, or above the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors") and error.field != "version":
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def _towns() -> list[Organisation]:
@@ -165,7 +157,7 @@ def schedule_create(desk_id: int):
             raise
         grid_error = error.message if error.field == "intervals" else None
         if error.field != "intervals" and not isinstance(error, FormInvalid):
-            _form_error(form, error)
+            show_error(form, error)
         return _hours_page(desk, schedule_form=form, grid=grid, grid_error=grid_error, status=422,
                            fragment="desks/_schedules.html")
     return _done(url_for("desks.hours", desk_id=desk.id), _("Orario «%(name)s» salvato.", name=form.name.data))
@@ -226,7 +218,7 @@ def closure_create(desk_id: int):
         services.create_closure(current_user, "desk", starts_at, ends_at, form.reason.data, desk_ids=[desk.id])
     except Invalid as error:
         if not isinstance(error, FormInvalid):
-            _form_error(form, error)
+            show_error(form, error)
         return _hours_page(desk, closure_form=form, status=422, fragment="desks/_closures.html")
     return _done(url_for("desks.hours", desk_id=desk.id), _("Chiusura registrata."))
 
@@ -260,7 +252,7 @@ def extra_create(desk_id: int):
                                       form.note.data)
     except Invalid as error:
         if not isinstance(error, FormInvalid):
-            _form_error(form, error)
+            show_error(form, error)
         return _hours_page(desk, extra_form=form, status=422, fragment="desks/_extras.html")
     return _done(url_for("desks.hours", desk_id=desk.id), _("Apertura straordinaria registrata."))
 
@@ -311,7 +303,7 @@ def bulk():
             if error.field == "intervals":
                 grid_error = error.message
             elif not isinstance(error, FormInvalid):
-                _form_error(form, error)
+                show_error(form, error)
     return _page_or_fragment("desks/bulk.html", "desks/_bulk_form.html", status, form=form, desks=desks,
                              grid=grid, grid_error=grid_error, grid_rows=GRID_ROWS, desk_errors=desk_errors)
 
@@ -341,7 +333,7 @@ def closures():
                 raise
             status = 422
             if not isinstance(error, FormInvalid):
-                _form_error(form, error)
+                show_error(form, error)
     now = _now()
     query = sa.select(Closure).where(Closure.ends_at > now).order_by(Closure.starts_at)
     if not network:
@@ -425,7 +417,7 @@ def availability_create(desk_id: int):
             raise
         grid_error = error.message if error.field == "intervals" else None
         if error.field != "intervals" and not isinstance(error, FormInvalid):
-            _form_error(form, error)
+            show_error(form, error)
         return _availability_page(desk, form=form, grid=grid, grid_error=grid_error, status=422,
                                   fragment="desks/_availability_form.html")
     return _done(url_for("desks.availability", desk_id=desk.id), _("Disponibilità salvata."))
@@ -461,7 +453,7 @@ def absence_create(desk_id: int):
         if error.status_code not in (403, 422):
             raise
         if not isinstance(error, FormInvalid):
-            _form_error(form, error)
+            show_error(form, error)
         return _availability_page(desk, absence_form=form, status=422, fragment="desks/_absence_form.html")
     return _done(url_for("desks.availability", desk_id=desk.id), _("Assenza registrata."))
 
@@ -585,7 +577,7 @@ def desk_form(desk_id: int | None):
                 services.update_desk(current_user, desk, _desk_data(form), form.version.data)
                 message = _("Sportello «%(name)s» aggiornato.", name=desk.name)
             return _done(url_for("desks.manage"), message)
-        except services.Stale as error:
+        except Stale as error:
             db.session.rollback()
             status = 409
             form.form_errors.append(error.message)
@@ -598,7 +590,7 @@ def desk_form(desk_id: int | None):
             db.session.rollback()
             status = 422
             if not isinstance(error, FormInvalid):
-                _form_error(form, error)
+                show_error(form, error)
     return _page_or_fragment("desks/desk_form.html", "desks/_desk_form.html", status, form=form, desk=desk,
                              changes=changes)
 
@@ -616,7 +608,7 @@ def patron(town_id: int):
             raise Invalid(_("Giorno o mese del santo patrono non validi."))
         services.set_patron_day(current_user, town, form.patron_saint.data, form.patron_month.data,
                                 form.patron_day.data, form.version.data)
-    except services.Stale as error:
+    except Stale as error:
         db.session.rollback()
         town = db.session.get(Organisation, town_id)
         if town.patron_month:

@@ -20,11 +20,10 @@ from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from app import policy
+from app import policy, versions
 from app.domain import availability as engine
-from app.domain.errors import Conflict, Forbidden, Invalid
+from app.domain.errors import Conflict, Forbidden, Invalid, Stale
 from app.domain.holidays import holidays_between
 from app.extensions import db
 from app.formatting import weekday_name
@@ -254,20 +253,6 @@ def create_desk(actor, data: DeskData) -> Desk:
     return desk
 
 
-class Stale(Conflict):
-    """The form was opened on an older version of the row: nothing was written (409)."""
-
-
-def expected_version(version) -> int:
-    """The version a form was opened on; missing or not a number is a bad request (422), never a guess."""
-    try:
-        value = int(str(version).strip())
-    except (TypeError, ValueError):
-        value = 0
-    if value < 1:
-        raise Invalid(_("Il modulo non indica la versione dei dati: ricarica la pagina e riprova."), field="version")
-    return value
-
 
 def _stale_desk() -> Stale:
     return Stale(_("Questo sportello è stato modificato da un altro utente mentre lo stavi modificando: "
@@ -281,15 +266,10 @@ def update_desk(actor, desk: Desk, data: DeskData, version) -> Desk:
     staff change, and the UPDATE is the compare-and-set (... WHERE id = ? AND version = ?).
     """
     _require_manager(actor)
-    if expected_version(version) != desk.version:
-        raise _stale_desk()
+    versions.check(desk.version, version, _stale_desk)
     _apply_desk_data(desk, data)
     desk.updated_at = utcnow()
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale_desk() from None
+    versions.commit_or_stale(_stale_desk)
     return desk
 
 
@@ -303,8 +283,7 @@ def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day
     _require_manager(actor)
     if town.kind != OrganisationKind.MUNICIPALITY:
         raise Invalid(_("Il santo patrono si indica solo per i comuni."))
-    if expected_version(version) != town.version:
-        raise _stale_town(town)
+    versions.check(town.version, version, lambda: _stale_town(town))
     if (month is None) != (day is None):
         raise Invalid(_("Indica sia il giorno sia il mese, oppure lascia vuoti entrambi."), field="patron_day")
     if month is not None:
@@ -314,11 +293,7 @@ def set_patron_day(actor, town: Organisation, saint: str, month: int | None, day
             raise Invalid(_("La data del santo patrono non esiste."), field="patron_day") from None
     town.patron_saint = (saint or "").strip() or None if month is not None else None
     town.patron_month, town.patron_day = month, day
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _stale_town(town) from None
+    versions.commit_or_stale(lambda: _stale_town(town))
 
 
 # --- Weekly opening hours ---------------------------------------------------------

@@ -32,6 +32,10 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Stale(Conflict):
+    """The form was opened on an older version of the row: nothing was written (409, see app/versions.py)."""
+
+
 class Invalid(DomainError):
     """The input breaks a rule; the form is shown again with the message."""
 

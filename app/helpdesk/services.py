@@ -11,9 +11,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit, mail, policy
+from app import audit, mail, policy, versions
 from app.domain import numbers
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.holidays import holidays_between
@@ -393,15 +392,6 @@ def ages(tickets: list[Ticket], today: date | None = None) -> dict[int, Age]:
 
 # --- Triage -----------------------------------------------------------------------------------
 
-def parse_version(raw) -> int:
-    """The ticket version a form was built on; a POST without one (or with garbage) is refused, never unchecked."""
-    version = numbers.int_or_none(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else None
-    if version is None or version < 1:
-        raise Invalid(_("Il modulo non dice quale versione della richiesta stavi guardando: ricarica la pagina "
-                        "e riprova."), field="version")
-    return version
-
-
 def _last_change(ticket: Ticket) -> tuple[str, datetime | None]:
     """Who last changed the ticket, from its audit trail (the conflict message names them)."""
     event = db.session.execute(
@@ -442,17 +432,12 @@ def stale_ticket(ticket: Ticket) -> Conflict:
 
 def _check_version(ticket: Ticket, version) -> None:
     """Compare the form's version with the row's; the UPDATE itself repeats the check (version_id_col)."""
-    if parse_version(version) != ticket.version:
-        raise stale_ticket(ticket)
+    versions.check(ticket.version, version, lambda: stale_ticket(ticket))
 
 
 def _commit_versioned(ticket: Ticket) -> None:
     """Commit; a concurrent write between our read and our UPDATE (0 rows matched) is the same 409."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise stale_ticket(db.session.get(Ticket, ticket.id, populate_existing=True)) from None
+    versions.commit_or_stale(lambda: stale_ticket(db.session.get(Ticket, ticket.id, populate_existing=True)))
 
 
 ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
@@ -533,12 +518,12 @@ def assign(actor, selected: dict[int, object], assignee_id: int | None) -> int:
             raise Invalid(_("Scegli una persona dall'elenco."), field="assignee")
     if not selected:
         raise Invalid(_("Seleziona almeno una richiesta."), field="ticket_ids")
-    versions = {ticket_id: parse_version(raw) for ticket_id, raw in selected.items()}
+    expected = {ticket_id: versions.submitted(raw) for ticket_id, raw in selected.items()}
     tickets = db.session.scalars(policy.scoped_tickets(sa.select(Ticket), actor)
-                                 .where(Ticket.id.in_(versions)).order_by(Ticket.id)).all()
-    if len(tickets) != len(versions):
+                                 .where(Ticket.id.in_(expected)).order_by(Ticket.id)).all()
+    if len(tickets) != len(expected):
         raise NotFound(_("Una o più richieste non sono tra quelle che puoi vedere."))
-    stale = [ticket for ticket in tickets if ticket.version != versions[ticket.id]]
+    stale = [ticket for ticket in tickets if ticket.version != expected[ticket.id]]
     if stale:
         raise _stale_assignment(stale)
     changed = 0
@@ -550,15 +535,15 @@ def assign(actor, selected: dict[int, object], assignee_id: int | None) -> int:
         audit.record("helpdesk.assigned", actor=actor, object_type="ticket", object_id=ticket.id,
                      details={"assignee_id": ticket.assignee_id})
         changed += 1
-    try:
-        # Each UPDATE is "WHERE id = ? AND version = ?": a ticket taken between our read and our write
-        # fails the flush, and the whole batch (with its audit lines) is rolled back.
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        fresh = db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(versions))
+
+    def stale_now() -> Conflict:
+        fresh = db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(expected))
                                    .order_by(Ticket.id).execution_options(populate_existing=True)).all()
-        raise _stale_assignment([t for t in fresh if t.version != versions[t.id]] or fresh) from None
+        return _stale_assignment([t for t in fresh if t.version != expected[t.id]] or fresh)
+
+    # Each UPDATE is "WHERE id = ? AND version = ?": a ticket taken between our read and our write
+    # fails the flush, and the whole batch (with its audit lines) is rolled back.
+    versions.commit_or_stale(stale_now)
     return changed
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
 
+from app import versions
 from app.domain.errors import Conflict, Invalid
 from app.models import NARRATIVE_FIELDS, OUTCOMES, ReportStatus
 from app.models.report import MAX_NARRATIVE
@@ -74,11 +75,8 @@ def quarterly_edit(year: int, quarter: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                expected = int(form.version.data or 0)
-            except ValueError:
-                expected = -1
-            try:
-                quarterly.save_narrative(current_user, year, quarter, form.texts(), expected_version=expected,
+                quarterly.save_narrative(current_user, year, quarter, form.texts(),
+                                         expected_version=versions.submitted(form.version.data, first=0),
                                          issue=form.status.data == ReportStatus.ISSUED)
             except Conflict as conflict:
                 error, status = conflict.message, 409

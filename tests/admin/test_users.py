@@ -285,11 +285,17 @@ def test_stale_form_gets_409_and_changes_nothing(app, client, login_as, make_use
     assert (target.full_name, target.version) == ("Seconda modifica", old_version + 2)
 
 
-def test_version_is_required(client, login_as, make_user):
+@pytest.mark.parametrize("version", ["", "abc", "0", "9" * 40])
+def test_version_is_required(client, login_as, make_user, version):
+    """A form without a usable version is broken, not stale: 422 with the message shown, nothing saved."""
     login_as("admin")
     target = make_user("tutor")
-    response = client.post(f"/admin/utenti/{target.id}", data=_form(target, version=""))
-    assert response.status_code == 409
+    response = client.post(f"/admin/utenti/{target.id}", data=_form(target, full_name="Senza versione",
+                                                                      version=version))
+    assert response.status_code == 422
+    assert "Il modulo non indica la versione dei dati" in response.get_data(as_text=True)
+    db.session.refresh(target)
+    assert target.full_name != "Senza versione"
 
 
 def test_signing_in_does_not_make_an_open_form_stale(app, client, login_as, make_user):

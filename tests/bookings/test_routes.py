@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+import pytest
 import sqlalchemy as sa
 
 from app.bookings import services
@@ -91,6 +92,26 @@ def test_lifecycle_actions_and_a_stale_form(client, world):
     assert cancelled.status_code == 303
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == Status.CANCELLED
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "0", "9" * 40])
+def test_a_change_without_a_usable_version_is_422_and_changes_nothing(client, world, version):
+    """Confirm, cancel and move each need the version the page showed: without it the form is broken (422)."""
+    login(client, world.operator.email)
+    appointment = services.create_booking(world.operator, BookingData(
+        desk_id=world.desk.id, tutor_id=world.tutor.id, young_person_id=world.person.id, service="orientamento",
+        starts_at=tomorrow_at(10)))
+    kept = {} if version is None else {"version": version}
+    posts = {"stato": {"action": "confirm"}, "annulla": {"by_kind": "desk", "reason": "Chiusura"},
+             "sposta": {**book_form(world, tomorrow_at(15)), "by_kind": "young_person"}}
+    for action, data in posts.items():
+        answer = client.post(f"/appuntamenti/{appointment.id}/{action}", data={**data, **kept}, headers=htmx())
+        assert answer.status_code == 422, action
+        assert "Il modulo non indica la versione dei dati" in answer.get_data(as_text=True), action
+    db.session.expire_all()
+    unchanged = db.session.get(Appointment, appointment.id)
+    assert (unchanged.status, unchanged.version) == (appointment.status, appointment.version)
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
 
 
 def test_reschedule_through_the_picker(client, world):

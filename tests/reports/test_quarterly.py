@@ -220,3 +220,14 @@ def test_a_failed_render_says_so_and_changes_nothing(app, network, make_user, cl
     assert response.status_code == 303 and response.headers["Location"].endswith(BASE)
     assert "Il PDF della relazione non è stato generato" in admin.get(BASE).get_data(as_text=True)
     assert not audit_rows("reports.quarterly_download")
+
+
+@pytest.mark.parametrize("version", ["", "abc", "-1", "9" * 40])
+def test_a_form_without_a_usable_version_is_422_and_saves_nothing(network, make_user, client_for, version):
+    """A broken form is not a stale one: 422 with the reason, the typed text kept, no row written."""
+    client = client_for(make_user("admin"))
+    answer = client.post(EDIT, data=form(version, summary="Testo senza versione."))
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Il modulo non indica la versione dei dati" in body and "Testo senza versione." in body
+    assert db.session.scalar(sa.select(sa.func.count(QuarterlyReport.id))) == 0
