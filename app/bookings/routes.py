@@ -47,10 +47,16 @@ def _parse_day(value: str | None) -> date:
     return max(day, today)
 
 
-def _person(person_id: int | None) -> YoungPerson | None:
+def _actor() -> User:
+    """The signed-in user itself: every attribute read through the current_user proxy goes through
+    Flask-Login's lookup again, and the picker asks can_book once per tutor (~0.1 ms each)."""
+    return current_user._get_current_object()
+
+
+def _person(actor: User, person_id: int | None) -> YoungPerson | None:
     if person_id is None:
         return None
-    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
+    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), actor, per_candidate=True)
                              .where(YoungPerson.id == person_id))
 
 
@@ -70,11 +76,12 @@ def _load_staff(desk: Desk) -> None:
 
 def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     """Everything the stepper shows for the choices made so far (fresh slots every time)."""
-    person = move_of.young_person if move_of is not None else _person(int_or_none(args.get("person")))
+    actor = _actor()
+    person = move_of.young_person if move_of is not None else _person(actor, int_or_none(args.get("person")))
     service = move_of.service if move_of is not None else args.get("service", "")
     if service not in DESK_SERVICES:
         service = ""
-    desk_query = bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), current_user)
+    desk_query = bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), actor)
     desks = [d for d in db.session.scalars(desk_query.order_by(Desk.name)) if not service or service in d.services]
     town_id = person.residence_town_id if person else None
     desks.sort(key=lambda d: (d.municipality_id != town_id, d.name))  # the person's town first
@@ -82,7 +89,7 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     desk = next((d for d in desks if d.id == desk_id), None)
     if desk is not None:
         _load_staff(desk)
-    tutors = [t for t in desk.tutors if t.active and can_book(current_user, desk, t)] if desk else []
+    tutors = [t for t in desk.tutors if t.active and can_book(actor, desk, t)] if desk else []
     tutor_id = int_or_none(args.get("tutor"))
     if tutor_id not in {t.id for t in tutors}:
         tutor_id = None
@@ -113,9 +120,9 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     form.override_tutor.choices = [(t.id, t.full_name) for t in tutors]
     return dict(person=person, service=service, services=DESK_SERVICES, desks=desks, desk=desk, tutors=tutors,
                 tutor_id=tutor_id, day=day, groups=groups, next_day=next_day, step=step, error=error,
-                form=form, modes=MODES, can_override=can_override_hours(current_user), move_of=move_of,
+                form=form, modes=MODES, can_override=can_override_hours(actor), move_of=move_of,
                 cancelled_by=CANCELLED_BY, q=args.get("q", ""),
-                found=people_services.search(current_user, args.get("q", "")) if person is None and args.get("q")
+                found=people_services.search(actor, args.get("q", "")) if person is None and args.get("q")
                 else [])
 
 
@@ -184,10 +191,10 @@ def create():
         sessions = form.sessions.data or 1
         if sessions > 1:
             commit = form.confirm_path.data == "1"
-            report = services.book_path(current_user, data, sessions, commit=commit)
+            report = services.book_path(_actor(), data, sessions, commit=commit)
             return render_template("bookings/path.html" if not _is_htmx() else "bookings/_path.html",
                                    report=report, committed=commit, form=form, slot=form.slot.data), 200
-        appointment = services.create_booking(current_user, data)
+        appointment = services.create_booking(_actor(), data)
     except DomainError as error:
         return _picker_again(form, error.status_code, error.message)
     return _done(url_for("bookings.detail", appointment_id=appointment.id), _("Appuntamento prenotato."))
