@@ -5,7 +5,6 @@ Pages added later by any area are covered as soon as they are linked from the na
 
 from __future__ import annotations
 
-import os
 import re
 from collections import deque
 from urllib.parse import urldefrag, urlsplit
@@ -17,6 +16,7 @@ from tests.browser.support import (
     csp_violations,
     describe_violations,
     login,
+    markup_only,
     new_context_for,
     run_axe,
     wait_for_htmx,
@@ -120,9 +120,7 @@ class Crawler:
                     queue.append(accepted)
 
 
-@pytest.mark.skipif(os.environ.get("HUB_TEST_DB") == "postgresql",
-                    reason="the accessibility crawl checks markup, which no database changes: it runs on SQLite "
-                           "(the browser journeys run on both)")
+@markup_only
 @pytest.mark.parametrize("role", list(DEMO_EMAILS))
 def test_every_page_of_a_role_is_accessible(browser, browser_context_args, live_server, role):
     """Signed in as each demo role: every reachable page answers, passes axe and the CSP."""

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import SCREENSHOT_DIR, describe_violations, login, new_context_for, run_axe, watched_page
+from tests.browser.support import (
+    SCREENSHOT_DIR,
+    describe_violations,
+    login,
+    markup_only,
+    new_context_for,
+    run_axe,
+    watched_page,
+)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, markup_only]
 
 VIEWPORTS = {
     "desktop": {"width": 1280, "height": 900},
