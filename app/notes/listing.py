@@ -1,28 +1,34 @@
 """The notes list: the notes a user may read, newest session first, one page at a time.
 
-The reading scope (`app.policy.scoped_notes`) is an OR of sets that no index holds in session
-order, so sorting it cost as much as the user's whole history. Every note a reader may see has an
-author from a small known set — the tutors of the reader's organisation, or anyone for the Ufficio
-di Piano — so a page merges those authors' notes newest first (one backward walk of
-`ix_notes_author_session` each; one walk of `ix_notes_session` for the Ufficio di Piano) and keeps
-the readable ones, checked note by note with the rules of the policy (`_readable`, tested equal to
-`scoped_notes`). A page examines at most SCAN_LIMIT notes: when readable notes are sparse the page
-is shorter and its cursor continues after the last note examined, so no request reads history
-beyond that. The cursor is the (session start, note id) of the last note of the page.
+The reading scope is an OR of sets that no index holds in session order, so sorting it cost as much
+as the user's whole history. Every note a reader may see has an author from a small known set — the
+tutors of the reader's organisation, or anyone for the Ufficio di Piano — so a page merges those
+authors' notes newest first (one backward walk of `ix_notes_author_session` each; one walk of
+`ix_notes_session` for the Ufficio di Piano) and keeps the readable ones, checked note by note with
+the policy's own rule (`policy.notes.listed_notes_rule`, per note). A page examines at most
+SCAN_LIMIT notes: when readable notes are sparse the page is shorter and its cursor continues after
+the last note examined, so no request reads history beyond that. The cursor is the (session start,
+note id) of the last note of the page.
+
+The statements depend only on the reader (id, role, organisation and its tutors) and the page's
+shape, so each reader's are built once and kept (`_statements`): building a merge of twenty-odd
+authors' walks and the rule above it, and computing its cache key, was most of the page's CPU.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
-from app import policy
 from app.domain.numbers import int_or_none
 from app.extensions import db
-from app.models import Appointment, Desk, Note, NoteStatus, User, YoungPerson
+from app.models import Appointment, AuditEvent, Desk, Note, NoteStatus, User, YoungPerson
+from app.policy import notes as note_rules
 from app.policy.core import COORD, TUTOR
 
 PAGE_SIZE = 50
@@ -65,52 +71,55 @@ class NotesPage:
 
 
 _COLUMNS = (Note.id, Note.session_starts_at, Note.author_id, Note.status, Note.young_person_id)
+READ_ACTIONS = ("note.read", "note.download", "breakglass")
+READS_LIMIT = 20  # each row costs ~0.5 ms of formatting, and older reads stay in the audit log
+READS_BATCH = 500
+READS_BATCHES = 2
+STATEMENTS_KEPT = 256
 
 
-def _org_tutors(user) -> list[int]:
-    return list(db.session.scalars(sa.select(User.id).where(User.organisation_id == user.organisation_id,
-                                                              User.role == TUTOR).order_by(User.id)))
+@dataclass(frozen=True)
+class Reader:
+    """What the list's statements depend on: the reader as the policy sees them, and their organisation's tutors."""
+
+    id: int
+    role: str
+    organisation_id: int | None
+    org_tutors: tuple[int, ...]
 
 
-def _person(young_person_id, *conditions) -> sa.Exists:
-    """The note's young person exists with these conditions (one primary-key probe)."""
-    return sa.exists().where(YoungPerson.id == young_person_id, *conditions)
+@dataclass
+class NotesList:
+    """The page "Note dei colloqui": a page of notes, and on the first page the open flags and the latest reads."""
+
+    notes: list[sa.Row]
+    older: Cursor | None
+    flagged: list[sa.Row]
+    reads: list[sa.Row]
 
 
-def _readable(user, c, org_tutors: list[int]):
-    """Per note, the rules of `policy.scoped_notes` (and of the break-glass scope for the Ufficio di Piano).
-
-    Written as correlated EXISTS on primary keys so each listed note costs a few index probes,
-    where the policy's IN (subquery) form builds the whole scope first."""
-    if policy.needs_breakglass(user):
-        return sa.and_(c.status == NoteStatus.FINAL, _person(c.young_person_id, YoungPerson.protected.is_(False)))
-    if user.role == TUTOR:
-        met = sa.exists().where(Appointment.young_person_id == YoungPerson.id, Appointment.tutor_id == user.id)
-        return sa.or_(c.author_id == user.id, sa.and_(
-            c.status == NoteStatus.FINAL, c.author_id.in_(org_tutors),
-            _person(c.young_person_id, sa.or_(YoungPerson.tutor_id == user.id, met),
-                    sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id == user.id))))
-    if user.role == COORD:
-        return sa.and_(c.author_id.in_(org_tutors), _person(
-            c.young_person_id, sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors))))
-    return sa.false()
+def reader_of(user) -> Reader:
+    """The reader behind a user: their organisation's tutors asked once per request (they change when staff do)."""
+    org_tutors = ()
+    if user.role in (TUTOR, COORD):
+        org_tutors = tuple(db.session.scalars(
+            sa.select(User.id).where(User.organisation_id == user.organisation_id, User.role == TUTOR)
+            .order_by(User.id)))
+    return Reader(user.id, user.role, user.organisation_id, org_tutors)
 
 
-def readable(user):
-    """The reading scope as a per-note condition on Note (what `_readable` checks), for a few known notes."""
-    return _readable(user, Note, _org_tutors(user) if user.role in (TUTOR, COORD) else [])
+def _newest_first(c):
+    return c.session_starts_at.desc(), c.id.desc()
 
 
-def _walk(user, org_tutors: list[int], *conditions) -> sa.Subquery | None:
+def _walk(reader: Reader, *conditions) -> sa.Subquery | None:
     """The notes a page may examine (no access check yet): the scope's authors' notes, merged."""
-    if policy.needs_breakglass(user):
+    if note_rules.needs_breakglass(reader):
         branches = [sa.select(*_COLUMNS).where(*conditions)]
-    elif user.role in (TUTOR, COORD):
-        authors = sorted(set(org_tutors) | ({user.id} if user.role == TUTOR else set()))
+    elif reader.role in (TUTOR, COORD):
+        authors = sorted(set(reader.org_tutors) | ({reader.id} if reader.role == TUTOR else set()))
         # Each author's notes as an ordered subquery: PostgreSQL then merges the backward index walks
         # (Merge Append) instead of reading every author's notes in parallel and sorting them.
-        # Typed literal columns over each branch: selecting the subquery itself made SQLAlchemy build
-        # column proxies for every branch on every request (~a third of the page's CPU with 25 tutors).
         shown = [sa.literal_column(c.key, type_=c.type) for c in _COLUMNS]
         branches = [sa.select(*shown).select_from(
                         sa.select(*_COLUMNS).where(Note.author_id == author, *conditions)
@@ -123,64 +132,169 @@ def _walk(user, org_tutors: list[int], *conditions) -> sa.Subquery | None:
     return (branches[0] if len(branches) == 1 else sa.union_all(*branches)).subquery("candidates")
 
 
-def _newest_first(c):
-    return c.session_starts_at.desc(), c.id.desc()
-
-
-def _examined(walk: sa.Subquery) -> sa.Subquery:
+def _examined(walk: sa.Subquery, scan_limit: int) -> sa.Subquery:
     # The LIMIT bounds the walk and keeps the access check above the merge (not pushed into each branch).
-    return sa.select(walk).order_by(*_newest_first(walk.c)).limit(SCAN_LIMIT).subquery("examined")
+    return sa.select(walk).order_by(*_newest_first(walk.c)).limit(scan_limit).subquery("examined")
 
 
-def _load(ids: list[int]) -> list[sa.Row]:
-    """The rows of these notes with only what the list shows (session, desk, person code, author), one statement.
+def _shown(chosen: sa.Subquery) -> sa.Select:
+    """The chosen notes with only what the list shows (session, desk, person code, author), newest first.
 
     Plain rows, not ORM objects: the page shows nine columns, and building four related objects
     per note (with their identity map bookkeeping) cost more CPU than the rest of the page."""
-    if not ids:
-        return []
-    query = (sa.select(Note.id, Note.appointment_id, Note.author_id, Note.needs_attention,
-                       (Note.status == NoteStatus.FINAL).label("is_final"), Appointment.starts_at,
-                       Desk.name.label("desk_name"), YoungPerson.code.label("person_code"),
-                       User.full_name.label("author_name"))
-             .join(Appointment, Appointment.id == Note.appointment_id).join(Desk, Desk.id == Appointment.desk_id)
-             .join(YoungPerson, YoungPerson.id == Note.young_person_id).join(User, User.id == Note.author_id)
-             .where(Note.id.in_(ids)))
-    loaded = {r.id: r for r in db.session.execute(query)}
-    return [loaded[i] for i in ids if i in loaded]
+    return (sa.select(chosen.c.id, Note.appointment_id, Note.author_id, Note.needs_attention,
+                      (Note.status == NoteStatus.FINAL).label("is_final"), Appointment.starts_at,
+                      Desk.name.label("desk_name"), YoungPerson.code.label("person_code"),
+                      User.full_name.label("author_name"), chosen.c.session_starts_at)
+            .select_from(chosen).join(Note, Note.id == chosen.c.id)
+            .join(Appointment, Appointment.id == Note.appointment_id).join(Desk, Desk.id == Appointment.desk_id)
+            .join(YoungPerson, YoungPerson.id == Note.young_person_id).join(User, User.id == Note.author_id)
+            .order_by(*_newest_first(chosen.c)))
 
 
-def notes_page(user, before: Cursor | None = None, *, size: int | None = None) -> NotesPage:
+@dataclass(frozen=True)
+class _Statements:
+    """One reader's statements for one page shape (cursor or not, page size, scan limit)."""
+
+    page: sa.Select  # the page's notes (size + 1 of them: one more says a next page exists), shown columns
+    last_examined: sa.Select  # the SCAN_LIMIT-th note of the walk: where a short page's cursor continues
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _statements(reader: Reader, with_cursor: bool, size: int, scan_limit: int) -> _Statements | None:
+    """Build a reader's page statements once (the cursor's values are bound at each execution)."""
+    conditions = []
+    if with_cursor:
+        conditions.append(sa.tuple_(Note.session_starts_at, Note.id)
+                          < sa.tuple_(sa.bindparam("before_at", type_=Note.session_starts_at.type),
+                                      sa.bindparam("before_id", type_=Note.id.type)))
+    walk = _walk(reader, *conditions)
+    if walk is None:
+        return None
+    examined = _examined(walk, scan_limit)
+    rule = note_rules.listed_notes_rule(reader, examined.c, org_tutors=list(reader.org_tutors), per_note=True)
+    chosen = (sa.select(examined.c.id, examined.c.session_starts_at).where(rule)
+              .order_by(*_newest_first(examined.c)).limit(size + 1).subquery("chosen"))
+    last = (sa.select(walk.c.session_starts_at, walk.c.id).order_by(*_newest_first(walk.c))
+            .offset(scan_limit - 1).limit(1))
+    return _Statements(_shown(chosen), last)
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _flagged_statement(reader: Reader, limit: int, scan_limit: int) -> sa.Select:
+    """A reader's "Da attenzionare" statement, built once."""
+    walk = sa.select(*_COLUMNS).where(Note.needs_attention, Note.status == NoteStatus.FINAL,
+                                      Note.attention_seen_at.is_(None), Note.author_id != reader.id).subquery("open")
+    examined = _examined(walk, scan_limit)
+    rule = note_rules.listed_notes_rule(reader, examined.c, org_tutors=list(reader.org_tutors), per_note=True)
+    return _shown(sa.select(examined.c.id, examined.c.session_starts_at).where(rule)
+                  .order_by(*_newest_first(examined.c)).limit(limit).subquery("chosen"))
+
+
+def notes_page(user, before: Cursor | None = None, *, size: int | None = None,
+               reader: Reader | None = None) -> NotesPage:
     """The page of readable notes older than `before` (the newest without it), newest session first."""
     size = size or PAGE_SIZE
-    org_tutors = _org_tutors(user) if user.role in (TUTOR, COORD) else []
-    conditions = []
-    if before is not None:
-        conditions.append(sa.tuple_(Note.session_starts_at, Note.id) < sa.tuple_(before.starts_at, before.note_id))
-    walk = _walk(user, org_tutors, *conditions)
-    if walk is None:
+    reader = reader or reader_of(user)
+    statements = _statements(reader, before is not None, size, SCAN_LIMIT)
+    if statements is None:
         return NotesPage([], None)
-    examined = _examined(walk)
-    rows = db.session.execute(
-        sa.select(examined.c.id, examined.c.session_starts_at).where(_readable(user, examined.c, org_tutors))
-        .order_by(*_newest_first(examined.c)).limit(size + 1)).all()
+    bound = {"before_at": before.starts_at, "before_id": before.note_id} if before is not None else {}
+    rows = db.session.execute(statements.page, bound).all()
     if len(rows) > size:
         rows = rows[:size]
         older = Cursor(rows[-1].session_starts_at, rows[-1].id)
     else:
         # A short page: the end of the history, or SCAN_LIMIT notes examined; then continue after the last one.
-        last = db.session.execute(sa.select(walk.c.session_starts_at, walk.c.id).order_by(*_newest_first(walk.c))
-                                  .offset(SCAN_LIMIT - 1).limit(1)).first()
+        last = db.session.execute(statements.last_examined, bound).first()
         older = Cursor(last.session_starts_at, last.id) if last else None
-    return NotesPage(_load([r.id for r in rows]), older)
+    return NotesPage(rows, older)
 
 
-def flagged_notes(user, *, limit: int = FLAGGED_LIMIT) -> list[sa.Row]:
+def flagged_notes(user, *, limit: int = FLAGGED_LIMIT, reader: Reader | None = None) -> list[sa.Row]:
     """Final notes of others flagged for attention and not yet seen by a coordinator, that the user may read."""
-    org_tutors = _org_tutors(user) if user.role in (TUTOR, COORD) else []
-    walk = sa.select(*_COLUMNS).where(Note.needs_attention, Note.status == NoteStatus.FINAL,
-                                      Note.attention_seen_at.is_(None), Note.author_id != user.id).subquery("open")
-    examined = _examined(walk)
-    ids = db.session.scalars(sa.select(examined.c.id).where(_readable(user, examined.c, org_tutors))
-                             .order_by(*_newest_first(examined.c)).limit(limit)).all()
-    return _load(list(ids))
+    reader = reader or reader_of(user)
+    return db.session.execute(_flagged_statement(reader, limit, SCAN_LIMIT)).all()
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read or download of a note, as the "who read your notes" box shows it."""
+
+    at: datetime
+    actor_name: str | None  # None: no account (a system event)
+    actor_role: str | None
+    action: str
+    reason: str | None
+    note_id: int
+    note_starts_at: datetime
+
+
+def _in_ids(column, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """`column IN` a list of ids bound at execution: on PostgreSQL one array parameter (`= ANY(:name)`).
+
+    A batch of the reads box checks ~500 note ids: as an expanding IN that is 500 parameters to render
+    and a long statement for the driver to parse on every request, most of the box's CPU."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def _reads_statements(reader: Reader, dialect: str, batch: int) -> tuple[sa.Select, sa.Select, sa.Select]:
+    """A reader's statements of the reads box, built once: the newest events, those before an id, their notes."""
+    events = (sa.select(AuditEvent.id, AuditEvent.object_id, AuditEvent.at, AuditEvent.actor_role,
+                        AuditEvent.action, AuditEvent.reason, User.full_name.label("actor_name"))
+              .outerjoin(User, User.id == AuditEvent.actor_id)
+              .where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS)))
+    newest = events.order_by(AuditEvent.id.desc()).limit(batch)
+    older = (events.where(AuditEvent.id < sa.bindparam("before", type_=AuditEvent.id.type))
+             .order_by(AuditEvent.id.desc()).limit(batch))
+    org_tutors = list(reader.org_tutors)
+    notes = (sa.select(Note.id, Appointment.starts_at).join(Appointment, Appointment.id == Note.appointment_id)
+             .where(_in_ids(Note.id, "ids", dialect),
+                    note_rules.watch_rule(reader, org_tutors=org_tutors),
+                    note_rules.note_reading_rule(reader, org_tutors=org_tutors, per_note=True)))
+    return newest, older, notes
+
+
+def recent_reads(user, *, limit: int = READS_LIMIT, reader: Reader | None = None) -> list[Read]:
+    """The latest reads and downloads of the notes the user watches (own, or their organisation's) and may read.
+
+    Walks the newest read events, a batch at a time, and keeps those whose note is watched and
+    readable (checked per note by primary key): never the whole scope against the whole audit log,
+    and never more than READS_BATCHES x READS_BATCH events, so the box costs the same however long
+    the log grows. Rows, not ORM objects: the box shows six columns of at most `limit` events."""
+    reader = reader or reader_of(user)
+    if note_rules.needs_breakglass(reader):
+        return []
+    newest, older, notes = _reads_statements(reader, db.engine.dialect.name, READS_BATCH)
+    found: list[Read] = []
+    before = None
+    for _batch in range(READS_BATCHES):
+        batch = db.session.execute(newest if before is None else older, {} if before is None else {"before": before}).all()
+        if not batch:
+            break
+        before = batch[-1].id
+        ids = {i for i in (int_or_none(e.object_id) for e in batch) if i is not None}
+        # Keyed by the id as the audit log writes it (str(note.id)): an event is matched exactly as written.
+        starts = {str(i): at for i, at in db.session.execute(notes, {"ids": list(ids)})} if ids else {}
+        found.extend(Read(e.at, e.actor_name, e.actor_role, e.action, e.reason, int(e.object_id), starts[e.object_id])
+                     for e in batch if e.object_id in starts)
+        if len(found) >= limit or len(batch) < READS_BATCH:
+            break
+    return found[:limit]
+
+
+def notes_list(user, before: Cursor | None = None) -> NotesList:
+    """Everything the page shows, the organisation's tutors asked once: the page, and on the first one flags and reads."""
+    reader = reader_of(user)
+    page = notes_page(user, before, reader=reader)
+    if before is not None:
+        return NotesList(page.notes, page.older, [], [])
+    return NotesList(page.notes, page.older, flagged_notes(user, reader=reader), recent_reads(user, reader=reader))
+
+
+def readable(user):
+    """The reading scope as a per-note condition on Note, for a few known notes (the policy's rule, per note)."""
+    return note_rules.note_reading_rule(reader_of(user), per_note=True)

@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import policy
+from app.audit.chain import action_label
 from app.domain.errors import Conflict, DomainError, Invalid
 from app.extensions import db
+from app.formatting import role_label
 from app.htmx import is_htmx as _is_htmx
 from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, YoungPerson
 from app.notes import bp, listing, services
@@ -237,15 +239,14 @@ def dossier(person_id: int):
 def index():
     """"Note dei colloqui": the readable notes, 50 a page newest first; on the first page the open flags and who read them."""
     before = listing.Cursor.parse(request.args.get("prima"))
-    page = listing.notes_page(current_user, before)
-    first = before is None
-    breakglass = policy.needs_breakglass(current_user)
-    # The latest 20 reads: each row costs ~0.5 ms of formatting, and older reads stay in the audit log.
-    reads = services.reads_of_notes(current_user, limit=20) if first and not breakglass else []
-    flagged = listing.flagged_notes(current_user) if first else []
+    shown = listing.notes_list(current_user, before)
+    # Each label once per page, not once per read (a role's label looks up every role's translation).
+    role_labels = {r.actor_role: role_label(r.actor_role) for r in shown.reads if r.actor_role}
+    action_labels = {r.action: action_label(r.action) for r in shown.reads}
     return _private(make_response(render_template(
-        "notes/index.html", notes=page.notes, older=page.older, first=first, reads=reads, flagged=flagged,
-        breakglass=breakglass, view_url=_prefix("notes.view", "note_id"),
+        "notes/index.html", notes=shown.notes, older=shown.older, first=before is None, reads=shown.reads,
+        flagged=shown.flagged, breakglass=policy.needs_breakglass(current_user), role_labels=role_labels,
+        action_labels=action_labels, view_url=_prefix("notes.view", "note_id"),
         editor_url=_prefix("notes.editor", "appointment_id", split=True))))
 
 

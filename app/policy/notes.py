@@ -16,32 +16,71 @@ from app.policy.people import _org_tutor_ids, scoped_young_people
 # the Ufficio di Piano (admin) only by break-glass with a written reason, audited; operators,
 # municipal contacts and observers never. Protected records: only their tutor and coordinator.
 
-def scoped_notes(query: sa.Select, user) -> sa.Select:
-    """Filter a Note query to the notes whose content the user may read without break-glass."""
+def note_reading_rule(user, note=None, *, org_tutors=None, per_note: bool = False) -> sa.ColumnElement[bool]:
+    """Who may read which note without break-glass: THE definition, as a condition on a note's columns.
+
+    `note` is anything with author_id, status and young_person_id columns: Note itself (the default) or
+    the columns of a subquery of notes. `org_tutors` are the reader's organisation's tutors: a subquery by
+    default, or the ids a caller already holds. The young person's part is asked in one of two forms that
+    hold the same notes: `young_person_id IN (the people in scope)` (per_note=False), right for a query
+    that applies the rule to many notes; or, per_note=True, an EXISTS on the note's own person by primary
+    key (with the scope's per-candidate probes), right when the notes are already a few (a page of a walk,
+    a batch of read events): the IN form would build the whole scope first.
+    """
     from app.models import Note, NoteStatus, YoungPerson
 
+    if user.role not in (TUTOR, COORD):
+        return sa.false()
+    note = Note if note is None else note
+    if org_tutors is None:
+        org_tutors = _org_tutor_ids(user.organisation_id)
+
+    def person_in(people: sa.Select) -> sa.ColumnElement[bool]:
+        if per_note:
+            return people.where(YoungPerson.id == note.young_person_id).exists()
+        return note.young_person_id.in_(people)
+
     if user.role == TUTOR:
-        org_tutors = _org_tutor_ids(user.organisation_id)
-        people = scoped_young_people(sa.select(YoungPerson.id), user)
-        return query.where(sa.or_(
-            Note.author_id == user.id,
-            sa.and_(Note.status == NoteStatus.FINAL, Note.author_id.in_(org_tutors), Note.young_person_id.in_(people)),
-        ))
-    if user.role == COORD:
-        org_tutors = _org_tutor_ids(user.organisation_id)
-        unprotected_or_ours = sa.select(YoungPerson.id).where(
-            sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors)))
-        return query.where(Note.author_id.in_(org_tutors), Note.young_person_id.in_(unprotected_or_ours))
-    return query.where(sa.false())
+        # Their own notes; finalised notes of their organisation on the young people they follow or met.
+        people = scoped_young_people(sa.select(YoungPerson.id), user, per_candidate=per_note)
+        return sa.or_(note.author_id == user.id, sa.and_(
+            note.status == NoteStatus.FINAL, note.author_id.in_(org_tutors), person_in(people)))
+    # Coordinator: their organisation's notes, but a protected record's only when its tutor is one of theirs.
+    unprotected_or_ours = sa.select(YoungPerson.id).where(
+        sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors)))
+    return sa.and_(note.author_id.in_(org_tutors), person_in(unprotected_or_ours))
+
+
+def breakglass_rule(user, note=None, *, per_note: bool = False) -> sa.ColumnElement[bool]:
+    """Which notes the Ufficio di Piano may open by break-glass (all but those on protected records), as a condition."""
+    from app.models import Note, YoungPerson
+
+    if user.role != ADMIN:
+        return sa.false()
+    note = Note if note is None else note
+    unprotected = sa.select(YoungPerson.id).where(YoungPerson.protected.is_(False))
+    if per_note:
+        return unprotected.where(YoungPerson.id == note.young_person_id).exists()
+    return note.young_person_id.in_(unprotected)
+
+
+def listed_notes_rule(user, note, *, org_tutors=None, per_note: bool = False) -> sa.ColumnElement[bool]:
+    """The notes a user's notes list shows: those they may read; for the Ufficio di Piano the final ones it may open."""
+    from app.models import NoteStatus
+
+    if needs_breakglass(user):
+        return sa.and_(note.status == NoteStatus.FINAL, breakglass_rule(user, note, per_note=per_note))
+    return note_reading_rule(user, note, org_tutors=org_tutors, per_note=per_note)
+
+
+def scoped_notes(query: sa.Select, user) -> sa.Select:
+    """Filter a Note query to the notes whose content the user may read without break-glass."""
+    return query.where(note_reading_rule(user))
 
 
 def scoped_breakglass_notes(query: sa.Select, user) -> sa.Select:
     """Notes the Ufficio di Piano may open by break-glass: all but those on protected records."""
-    from app.models import Note, YoungPerson
-
-    if user.role != ADMIN:
-        return query.where(sa.false())
-    return query.where(Note.young_person_id.in_(sa.select(YoungPerson.id).where(YoungPerson.protected.is_(False))))
+    return query.where(breakglass_rule(user))
 
 
 def needs_breakglass(user) -> bool:
@@ -101,14 +140,18 @@ def get_note_or_404(note_id: int, user, *, breakglass: bool = False):
     return note
 
 
-def watched_notes(query: sa.Select, user) -> sa.Select:
-    """Notes whose reads the user is shown: a tutor their own, a coordinator their organisation's."""
+def watch_rule(user, note=None, *, org_tutors=None) -> sa.ColumnElement[bool]:
+    """Notes whose reads the user is shown, as a condition: a tutor their own, a coordinator their organisation's."""
     from app.models import Note
 
+    note = Note if note is None else note
     if user.role == TUTOR:
-        return query.where(Note.author_id == user.id)
+        return note.author_id == user.id
     if user.role == COORD:
-        return query.where(Note.author_id.in_(_org_tutor_ids(user.organisation_id)))
-    return query.where(sa.false())
+        return note.author_id.in_(_org_tutor_ids(user.organisation_id) if org_tutors is None else org_tutors)
+    return sa.false()
 
 
+def watched_notes(query: sa.Select, user) -> sa.Select:
+    """Notes whose reads the user is shown: a tutor their own, a coordinator their organisation's."""
+    return query.where(watch_rule(user))
