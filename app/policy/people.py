@@ -82,10 +82,12 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) 
     """
     from app.models import Appointment, YoungPerson
 
-    def met(column, ids: sa.Select | int) -> sa.ColumnElement:
-        """Has an appointment whose `column` (desk or tutor) is `ids` (one id, or a query of ids)."""
+    def met(column, ids: sa.Select | list[int] | int) -> sa.ColumnElement:
+        """Has an appointment whose `column` (desk or tutor) is `ids` (one id, a list, or a query of ids)."""
         if isinstance(ids, int):
             condition = column == ids
+        elif isinstance(ids, list):
+            condition = column.in_(ids)
         else:
             condition = _InSet(column, ids) if per_candidate else column.in_(ids)
         if per_candidate:
@@ -106,6 +108,11 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) 
         )
     if user.role == OPER:
         desks = _own_desk_ids(user)
+        if per_candidate:
+            # An operator has one desk or a few: their ids, read first, make each probe a single descent
+            # of ix_appointments_person_desk to (person, desk) instead of a scan of the person's ~20
+            # entries filtered by an array the planner cannot size (scale 1, 947 probes: ~4.2 -> ~2.3 ms).
+            desks = list(db.session.scalars(desks))
         return query.where(
             sa.or_(YoungPerson.registered_desk_id.in_(desks), YoungPerson.created_by_id == user.id,
                    met(Appointment.desk_id, desks)),  # the probe last: PostgreSQL keeps an OR's order

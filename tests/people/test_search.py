@@ -77,3 +77,26 @@ def test_a_page_past_the_last_says_so_and_leads_back(client, world):
 def test_past_the_last_page_offered_the_search_must_be_narrowed(app, world):
     page = services.SearchPage([world.person], services.MAX_SEARCH_PAGE, has_more=True)
     assert page.has_more and not page.has_next
+
+
+def test_pages_hold_only_the_people_in_scope_however_they_interleave_with_the_others(client, world, network,
+                                                                                      make_user):
+    """Pages and "more" count only the people in scope, with a short word or not."""
+    other = make_user("operator", organisation=network["Ala Milano"])
+    elsewhere = make_desk(network, town="Rodano", partner="Ala Milano", name="Sportello Ala", operators=[other])
+    mine, theirs = [], []
+    for n in range(50):  # names alternate between the operator's desk and another one, in name order
+        desk, into = (world.desk, mine) if n % 5 in (0, 2, 3) else (elsewhere, theirs)
+        into.append(make_person(network, world.operator if desk is world.desk else other,
+                                first_name=f"Nome{n:02d}", last_name="Paganelli", registered_desk=desk))
+    assert len(mine) == 30
+    login(client, world.operator.email)
+    for q in ("paganelli", "nome paganelli", "om paganelli"):  # "om": a word too short for the trigrams
+        first = client.get(f"/giovani?q={q}", headers=htmx()).get_data(as_text=True)
+        assert CODE_RE.findall(first) == [p.code for p in mine[:20]], q
+        assert "Più di 20 persone" in first, q
+        second = client.get(f"/giovani?q={q}&pagina=2", headers=htmx()).get_data(as_text=True)
+        assert CODE_RE.findall(second) == [p.code for p in mine[20:]], q
+        assert "Più di" not in second, q
+    assert _codes(client, "/giovani?q=Nome01 paganelli") == []  # another desk's, not in scope
+    assert _codes(client, "/giovani?q=Nome02 pa") == [mine[1].code]
