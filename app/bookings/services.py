@@ -90,14 +90,9 @@ def free_slots(desk: Desk, start: date, end: date, *, tutor_id: int | None = Non
     from app.desks import services as desk_services
 
     now = now or utcnow()
-    calendar = desk_services.desk_calendar(desk, start, end)
-    tutors = desk_services.tutor_calendars([desk.id], start, end)
-    if tutor_id is not None:
-        tutors = [t for t in tutors if t.tutor_id == tutor_id]
-    window_start = datetime.combine(start - timedelta(days=1), datetime.min.time(), ROME)
-    window_end = datetime.combine(end + timedelta(days=2), datetime.min.time(), ROME)
-    busy = busy_intervals([desk.id], [t.tutor_id for t in tutors],
-                          [young_person_id] if young_person_id else None, start=window_start, end=window_end)
+    # The calendars and the busy time in one round trip (they are on every picker and every lost race).
+    calendar, tutors, busy = desk_services.picker_inputs(desk, start, end, tutor_id=tutor_id,
+                                                         young_person_id=young_person_id)
     return engine.bookable_slots(calendar, tutors, busy, start, end, desk_services.slot_rules(desk), now,
                                  tutor_id=tutor_id, young_person_id=young_person_id)
 

@@ -30,6 +30,7 @@ from app.formatting import weekday_name
 from app.models import (
     ABSENCE_KINDS,
     DESK_SERVICES,
+    Appointment,
     AvailabilityInterval,
     Closure,
     ClosureScope,
@@ -40,12 +41,13 @@ from app.models import (
     OrganisationKind,
     Role,
     ScheduleInterval,
+    Status,
     TutorAbsence,
     TutorAvailability,
     User,
     desk_tutors,
 )
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -735,6 +737,12 @@ def _calendars(desks, start: date, end: date) -> dict[int, engine.DeskCalendar]:
     closures = db.session.execute(_CALENDAR_CLOSURES, {"ids": ids, "town_ids": town_ids or [0],
                                                        "window_start": window_start, "window_end": window_end}).all()
     extras = db.session.execute(_CALENDAR_EXTRAS, {"ids": ids, "start": start, "end": end}).all()
+    return _assemble_calendars(desks, start, end, schedule_rows, closures, extras)
+
+
+def _assemble_calendars(desks, start: date, end: date, schedule_rows, closures, extras) \
+        -> dict[int, engine.DeskCalendar]:
+    """Engine calendars from the rows of _CALENDAR_SCHEDULES, _CALENDAR_CLOSURES and _CALENDAR_EXTRAS (in their order)."""
     by_desk: dict[int, list] = defaultdict(list)
     for schedule in _grouped_schedules(schedule_rows):
         by_desk[schedule[0]].append(schedule[1])
@@ -820,21 +828,195 @@ def tutor_calendars(desk_ids: Iterable[int], start: date, end: date) -> list[eng
     if not ids:
         return []
     rows = db.session.execute(_TUTOR_AVAILABILITY, {"ids": ids, "start": start, "end": end}).all()
+    if not rows:
+        return []
+    window_start, window_end = _utc_window(start, end)
+    tutor_ids = sorted({r[1] for r in rows})
+    absences = db.session.execute(_TUTOR_ABSENCES, {"tutor_ids": tutor_ids, "window_start": window_start,
+                                                    "window_end": window_end}).all()
+    return _assemble_tutors(rows, absences)
+
+
+def _assemble_tutors(rows, absences) -> list[engine.TutorCalendar]:
+    """Engine tutor calendars from the rows of _TUTOR_AVAILABILITY and _TUTOR_ABSENCES (in their order)."""
     availability: dict[int, list] = defaultdict(list)
     # (id, tutor_id, desk_id, from, to, weekday, start, end) -> the schedule helper's (id, key, from, to, ...)
     for key, schedule in _grouped_schedules([(r[0], (r[1], r[2])) + tuple(r[3:]) for r in rows]):
         availability[key[0]].append((key[1], schedule))
     tutor_ids = sorted(availability)
-    if not tutor_ids:
-        return []
-    window_start, window_end = _utc_window(start, end)
-    absences = db.session.execute(_TUTOR_ABSENCES, {"tutor_ids": tutor_ids, "window_start": window_start,
-                                                    "window_end": window_end}).all()
     away: dict[int, list] = defaultdict(list)
     for row in absences:
         away[row.tutor_id].append(engine.Interval(row.starts_at, row.ends_at))
     return [engine.TutorCalendar(tutor_id=t, availability=tuple(availability[t]), absences=tuple(away[t]))
             for t in tutor_ids]
+
+
+# --- The slot picker's inputs in one statement --------------------------------------------
+# The picker (and every 409 of a booking POST, which re-renders it) needs one desk's calendar, its
+# tutors' calendars and the busy time that matters there: six reads that do not depend on each other
+# once the tutors are a subquery. One UNION ALL sends them in one round trip; each branch fills the
+# columns it needs (typed NULLs elsewhere: PostgreSQL types a UNION's columns branch by branch) and
+# the rows are sorted per kind in Python exactly as the separate statements' ORDER BY did.
+
+_SCHEDULE, _CLOSURE, _EXTRA, _AVAILABILITY, _ABSENCE, _BUSY = range(6)
+_UNION_TYPES = (sa.Integer(), sa.Integer(), sa.Integer(), sa.Integer(), sa.Integer(), sa.Date(), sa.Date(),
+                sa.Time(), sa.Time(), UTCDateTime(), UTCDateTime(), sa.String(), sa.String())
+_UNION_NAMES = ("kind", "i1", "i2", "i3", "i4", "d1", "d2", "t1", "t2", "ts1", "ts2", "s1", "s2")
+
+
+class _UnionRow(NamedTuple):
+    """A row of the picker's UNION ALL (what each field holds depends on `kind`, see `_branch` calls)."""
+
+    kind: int
+    i1: int | None
+    i2: int | None
+    i3: int | None
+    i4: int | None
+    d1: date | None
+    d2: date | None
+    t1: time | None
+    t2: time | None
+    ts1: datetime | None
+    ts2: datetime | None
+    s1: str | None
+    s2: str | None
+
+
+def _branch(kind: int, **columns) -> sa.Select:
+    """One SELECT of the union: the given columns in their slots, a NULL of the slot's type elsewhere."""
+    values = [sa.literal_column(str(kind), sa.Integer()).label("kind")]
+    for name, type_ in zip(_UNION_NAMES[1:], _UNION_TYPES[1:], strict=True):
+        value = columns.get(name)
+        values.append((sa.cast(sa.null(), type_) if value is None else value).label(name))
+    return sa.select(*values)
+
+
+def _picker_statement(one_tutor: bool, with_person: bool) -> sa.CompoundSelect:
+    """The UNION ALL of _picker_inputs (four variants: a chosen tutor or not, a young person or not)."""
+    desk_id, start, end = sa.bindparam("desk_id"), sa.bindparam("start"), sa.bindparam("end")
+    window_start, window_end = sa.bindparam("window_start"), sa.bindparam("window_end")
+    availability_applies = (TutorAvailability.desk_id == desk_id, User.active.is_(True),
+                            TutorAvailability.valid_from <= end,
+                            sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= start))
+    assigned = sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
+                       desk_tutors.c.user_id == TutorAvailability.tutor_id)
+    # The tutors tutor_calendars() returns: active, assigned to the desk, with availability there in the period.
+    tutors = (sa.select(TutorAvailability.tutor_id).join(desk_tutors, assigned)
+              .join(User, User.id == TutorAvailability.tutor_id).where(*availability_applies))
+    busy_tutors = tutors.where(TutorAvailability.tutor_id == sa.bindparam("tutor_id")) if one_tutor else tutors
+    # Busy time at the desk, of its tutors, of the young person: one branch each, so each uses its own index
+    # (inside one OR, the tutors' subquery made PostgreSQL scan every appointment of the window: 175 ms at
+    # scale 1). An appointment of a tutor with the young person elsewhere comes twice: kept once (by id).
+    elsewhere = Appointment.desk_id != desk_id  # the first branch has the desk's rows already
+    busy_of = [Appointment.desk_id == desk_id,
+               sa.and_(Appointment.tutor_id.in_(busy_tutors.scalar_subquery()), elsewhere)]
+    if with_person:
+        busy_of.append(sa.and_(Appointment.young_person_id == sa.bindparam("young_person_id"), elsewhere))
+    busy = [_branch(_BUSY, i1=Appointment.young_person_id, i2=Appointment.desk_id, i3=Appointment.tutor_id,
+                    i4=Appointment.id, ts1=Appointment.starts_at, ts2=Appointment.ends_at)
+            .where(Appointment.status.in_(Status.ACTIVE), Appointment.starts_at < window_end,
+                   Appointment.ends_at > window_start, condition) for condition in busy_of]
+    return sa.union_all(
+        _branch(_SCHEDULE, i1=OpeningSchedule.id, i2=OpeningSchedule.desk_id, i4=ScheduleInterval.weekday,
+                d1=OpeningSchedule.valid_from, d2=OpeningSchedule.valid_to, t1=ScheduleInterval.start,
+                t2=ScheduleInterval.end)
+        .select_from(OpeningSchedule)
+        .outerjoin(ScheduleInterval, ScheduleInterval.schedule_id == OpeningSchedule.id)
+        .where(OpeningSchedule.desk_id == desk_id, OpeningSchedule.valid_from <= end,
+               sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= start)),
+        _branch(_CLOSURE, i2=Closure.desk_id, i3=Closure.municipality_id, ts1=Closure.starts_at,
+                ts2=Closure.ends_at, s1=Closure.scope, s2=Closure.reason)
+        .where(Closure.starts_at < window_end, Closure.ends_at > window_start,
+               sa.or_(Closure.scope == ClosureScope.ALL,
+                      sa.and_(Closure.scope == ClosureScope.DESK, Closure.desk_id == desk_id),
+                      sa.and_(Closure.scope == ClosureScope.MUNICIPALITY,
+                              Closure.municipality_id == sa.bindparam("town_id")))),
+        _branch(_EXTRA, i2=ExtraOpening.desk_id, d1=ExtraOpening.day, t1=ExtraOpening.start, t2=ExtraOpening.end)
+        .where(ExtraOpening.desk_id == desk_id, ExtraOpening.day >= start, ExtraOpening.day <= end),
+        _branch(_AVAILABILITY, i1=TutorAvailability.id, i2=TutorAvailability.desk_id,
+                i3=TutorAvailability.tutor_id, i4=AvailabilityInterval.weekday, d1=TutorAvailability.valid_from,
+                d2=TutorAvailability.valid_to, t1=AvailabilityInterval.start, t2=AvailabilityInterval.end)
+        .select_from(TutorAvailability).join(desk_tutors, assigned).join(User, User.id == TutorAvailability.tutor_id)
+        .outerjoin(AvailabilityInterval, AvailabilityInterval.availability_id == TutorAvailability.id)
+        .where(*availability_applies),
+        _branch(_ABSENCE, i3=TutorAbsence.tutor_id, ts1=TutorAbsence.starts_at, ts2=TutorAbsence.ends_at)
+        .where(TutorAbsence.tutor_id.in_(tutors.scalar_subquery()), TutorAbsence.starts_at < window_end,
+               TutorAbsence.ends_at > window_start),
+        *busy,
+    )
+
+
+# Built once per variant (building the statement costs more than running it).
+_PICKER_STATEMENTS = {(one, person): _picker_statement(one, person) for one in (False, True) for person in (False, True)}
+
+
+class _Closure(NamedTuple):
+    scope: str
+    desk_id: int | None
+    municipality_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+class _Extra(NamedTuple):
+    desk_id: int
+    day: date
+    start: time
+    end: time
+
+
+class _Absence(NamedTuple):
+    tutor_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _nulls_last(value):
+    """A sort key placing NULL after every value, as PostgreSQL's ascending ORDER BY does."""
+    return (value is None, value)
+
+
+def picker_inputs(desk: Desk, start: date, end: date, *, tutor_id: int | None = None,
+                  young_person_id: int | None = None) \
+        -> tuple[engine.DeskCalendar, list[engine.TutorCalendar], list[engine.Busy]]:
+    """One desk's calendar, its tutors' calendars and the busy time that matters, in one statement.
+
+    The same values, in the same order, as desk_calendar() + tutor_calendars([desk.id]) (narrowed to
+    `tutor_id`) + the active appointments at the desk, of those tutors or of the young person that
+    overlap the window one local day around start..end.
+    """
+    window_start, window_end = _utc_window(start, end)
+    params = {"desk_id": desk.id, "start": start, "end": end, "window_start": window_start,
+              "window_end": window_end, "town_id": desk.municipality_id}
+    if tutor_id is not None:
+        params["tutor_id"] = tutor_id
+    if young_person_id:
+        params["young_person_id"] = young_person_id
+    statement = _PICKER_STATEMENTS[(tutor_id is not None, bool(young_person_id))]
+    kinds: list[list[_UnionRow]] = [[] for _ in range(6)]
+    for row in db.session.execute(statement, params):
+        kinds[row[0]].append(_UnionRow._make(row))
+    schedules = sorted(kinds[_SCHEDULE], key=lambda r: (r.d1, r.i1, _nulls_last(r.i4), _nulls_last(r.t1)))
+    closures = [_Closure(r.s1, r.i2, r.i3, r.ts1, r.ts2, r.s2)
+                for r in sorted(kinds[_CLOSURE], key=lambda r: r.ts1)]
+    extras = [_Extra(r.i2, r.d1, r.t1, r.t2) for r in sorted(kinds[_EXTRA], key=lambda r: (r.d1, r.t1))]
+    availability = sorted(kinds[_AVAILABILITY],
+                          key=lambda r: (r.i3, r.i2, r.d1, r.i1, _nulls_last(r.i4), _nulls_last(r.t1)))
+    absences = [_Absence(r.i3, r.ts1, r.ts2) for r in sorted(kinds[_ABSENCE], key=lambda r: r.ts1)]
+    town = desk.municipality
+    desk_row = _DeskRow(desk.id, desk.municipality_id, desk.rooms, town.patron_month, town.patron_day,
+                        town.patron_saint)
+    calendar = _assemble_calendars([desk_row], start, end,
+                                   [(r.i1, r.i2, r.d1, r.d2, r.i4, r.t1, r.t2) for r in schedules], closures,
+                                   extras)[desk.id]
+    tutors = _assemble_tutors([(r.i1, r.i3, r.i2, r.d1, r.d2, r.i4, r.t1, r.t2) for r in availability], absences)
+    if tutor_id is not None:
+        tutors = [t for t in tutors if t.tutor_id == tutor_id]
+    once = {r.i4: r for r in kinds[_BUSY]}.values()  # by appointment id: one row per appointment
+    busy = [engine.Busy(start=r.ts1, end=r.ts2, desk_id=r.i2, tutor_id=r.i3, young_person_id=r.i1)
+            for r in sorted(once, key=lambda r: r.ts1)]
+    return calendar, tutors, busy
 
 
 # --- Preview -------------------------------------------------------------------------
