@@ -75,7 +75,10 @@ READ_ACTIONS = ("note.read", "note.download", "breakglass")
 READS_LIMIT = 20  # each row costs ~0.5 ms of formatting, and older reads stay in the audit log
 READS_BATCH = 500
 READS_BATCHES = 2
-STATEMENTS_KEPT = 256
+# Readers whose statements each worker keeps: ~0.6 MiB a reader at scale 1 (a tutor's merge of 21
+# authors' walks: ~250 KiB per page shape, built and with its cache key), so ~20 MiB at most; a reader
+# beyond them is built again when next seen (the cost of a page before they were kept).
+READERS_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ class _Statements:
     last_examined: sa.Select  # the SCAN_LIMIT-th note of the walk: where a short page's cursor continues
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+@functools.lru_cache(maxsize=2 * READERS_KEPT)  # the first page and the next ones
 def _statements(reader: Reader, with_cursor: bool, size: int, scan_limit: int) -> _Statements | None:
     """Build a reader's page statements once (the cursor's values are bound at each execution)."""
     conditions = []
@@ -187,7 +190,7 @@ def _statements(reader: Reader, with_cursor: bool, size: int, scan_limit: int) -
     return _Statements(_shown(chosen), last)
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+@functools.lru_cache(maxsize=READERS_KEPT)
 def _flagged_statement(reader: Reader, limit: int, scan_limit: int) -> sa.Select:
     """A reader's "Da attenzionare" statement, built once."""
     walk = sa.select(*_COLUMNS).where(Note.needs_attention, Note.status == NoteStatus.FINAL,
@@ -257,7 +260,7 @@ class _ReadsStatements:
     details: sa.Select  # what the box shows of the events kept
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+@functools.lru_cache(maxsize=READERS_KEPT)
 def _reads_statements(reader: Reader, dialect: str, batch: int) -> _ReadsStatements:
     """A reader's statements of the reads box, built once (ids are bound at each execution)."""
     events = (sa.select(AuditEvent.id, AuditEvent.object_id)
