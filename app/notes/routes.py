@@ -241,8 +241,8 @@ def index():
     before = listing.Cursor.parse(request.args.get("prima"))
     shown = listing.notes_list(current_user, before)
     # Each label once per page, not once per read (a role's label looks up every role's translation).
-    role_labels = {r.actor_role: role_label(r.actor_role) for r in shown.reads if r.actor_role}
-    action_labels = {r.action: action_label(r.action) for r in shown.reads}
+    role_labels = {role: role_label(role) for role in {r.actor_role for r in shown.reads if r.actor_role}}
+    action_labels = {action: action_label(action) for action in {r.action for r in shown.reads}}
     return _private(make_response(render_template(
         "notes/index.html", notes=shown.notes, older=shown.older, first=before is None, reads=shown.reads,
         flagged=shown.flagged, breakglass=policy.needs_breakglass(current_user), role_labels=role_labels,
