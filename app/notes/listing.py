@@ -71,7 +71,6 @@ class NotesPage:
 
 
 _COLUMNS = (Note.id, Note.session_starts_at, Note.author_id, Note.status, Note.young_person_id)
-READ_ACTIONS = ("note.read", "note.download", "breakglass")
 READS_LIMIT = 20  # each row costs ~0.5 ms of formatting, and older reads stay in the audit log
 READS_BATCH = 500
 READS_BATCHES = 2
@@ -98,7 +97,7 @@ class NotesList:
     notes: list[sa.Row]
     older: Cursor | None
     flagged: list[sa.Row]
-    reads: list[sa.Row]
+    reads: list[Read]
 
 
 def reader_of(user) -> Reader:
@@ -263,6 +262,8 @@ class _ReadsStatements:
 @functools.lru_cache(maxsize=READERS_KEPT)
 def _reads_statements(reader: Reader, dialect: str, batch: int) -> _ReadsStatements:
     """A reader's statements of the reads box, built once (ids are bound at each execution)."""
+    from app.notes.services import READ_ACTIONS  # services imports this module
+
     events = (sa.select(AuditEvent.id, AuditEvent.object_id)
               .where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS)))
     org_tutors = list(reader.org_tutors)
