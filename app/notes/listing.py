@@ -323,7 +323,3 @@ def notes_list(user, before: Cursor | None = None) -> NotesList:
         return NotesList(page.notes, page.older, [], [])
     return NotesList(page.notes, page.older, flagged_notes(user, reader=reader), recent_reads(user, reader=reader))
 
-
-def readable(user):
-    """The reading scope as a per-note condition on Note, for a few known notes (the policy's rule, per note)."""
-    return note_rules.note_reading_rule(reader_of(user), per_note=True)

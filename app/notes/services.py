@@ -23,7 +23,6 @@ from sqlalchemy import orm
 from app import audit, policy
 from app.database import serialised_write
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from app.domain.numbers import int_or_none
 from app.extensions import db
 from app.mail import queue_mail
 from app.models import (
@@ -31,7 +30,6 @@ from app.models import (
     PROGRESS,
     REFERRALS,
     Appointment,
-    AuditEvent,
     Note,
     NoteAddendum,
     NoteOutcome,
@@ -43,7 +41,7 @@ from app.models import (
     desk_operators,
 )
 from app.models.base import utcnow
-from app.notes import listing, pdf
+from app.notes import pdf
 
 MAX_ADDENDUM_CHARS = 5000
 READ_ACTIONS = ("note.read", "note.download", "breakglass")
@@ -389,40 +387,6 @@ def record_read(actor, note: Note, *, action: str = "note.read", reason: str | N
     """Audit a view or download at once (its own transaction)."""
     details = {"version": version} if version else None
     audit.record_now(action, actor=actor, object_type="note", object_id=note.id, reason=reason, details=details)
-
-
-def reads_of_notes(actor, limit: int = 50, *, batches: int = 2) -> list[tuple[AuditEvent, Note]]:
-    """The latest reads and downloads of the notes the actor watches (own, or their organisation's).
-
-    Walks the newest read events, a batch at a time, and keeps those whose note is watched and
-    readable (checked by primary key): never the whole scope against the whole audit log, and never
-    more than `batches` x 500 events, so the box costs the same however long the log grows."""
-    events_shown = (orm.joinedload(AuditEvent.actor).lazyload("*"),)
-    batch_size = 500
-    found: list[tuple[AuditEvent, Note]] = []
-    before = None
-    for _batch in range(batches):
-        if len(found) >= limit:
-            break
-        query = sa.select(AuditEvent).options(*events_shown).where(AuditEvent.object_type == "note",
-                                                                   AuditEvent.action.in_(READ_ACTIONS))
-        if before is not None:
-            query = query.where(AuditEvent.id < before)
-        events = db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(batch_size)).all()
-        if not events:
-            break
-        before = events[-1].id
-        ids = {i for i in (int_or_none(e.object_id) for e in events) if i is not None}
-        # Per note by primary key (the policy's IN-subquery form would build the whole scope), and only
-        # the session start of each: the box shows nothing else of the note.
-        shown = (orm.lazyload("*"), orm.joinedload(Note.appointment, innerjoin=True).lazyload("*"))
-        notes = {str(n.id): n for n in db.session.scalars(
-            policy.watched_notes(sa.select(Note).options(*shown), actor)
-            .where(Note.id.in_(ids), listing.readable(actor)))} if ids else {}
-        found.extend((e, notes[e.object_id]) for e in events if e.object_id in notes)
-        if len(events) < batch_size:
-            break
-    return found[:limit]
 
 
 def person_final_notes(actor, person_id: int) -> list[Note]:
