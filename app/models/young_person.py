@@ -83,6 +83,11 @@ class YoungPerson(db.Model):
                  postgresql_ops={"last_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
         sa.Index("ix_young_people_first_name_trgm", "first_name", postgresql_using="gin",
                  postgresql_ops={"first_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # The register's search ignores accents and case: hub_fold(name) LIKE '%word%', the function and
+        # these trigram indexes created by migration 0019 (PostgreSQL only).
+        *(sa.Index(f"ix_young_people_{column}_folded_trgm", sa.func.hub_fold(sa.literal_column(column)).label(column),
+                   postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+          for column in ("last_name", "first_name")),
         # Search by the start of a code (LIKE 'HDT-2026-00%') under any collation (migration 0012).
         sa.Index("ix_young_people_code_prefix", "code",
                  postgresql_ops={"code": "text_pattern_ops"}).ddl_if(dialect="postgresql"),
