@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 import pytest
@@ -63,6 +64,29 @@ def test_a_taken_slot_answers_409_with_a_fresh_picker(client, world, network):
     assert lost.status_code == 409
     assert "Il tutor ha già un appuntamento" in text and 'name="slot"' in text and "<html" not in text
     assert slot(world.tutor, tomorrow_at(10)) not in text  # the taken slot is no longer offered
+
+
+def _slot_buttons(html: str) -> list[str]:
+    return re.findall(r'name="slot" value="([^"]+)"', html)
+
+
+@pytest.mark.parametrize("choose_tutor", [False, True])
+def test_the_409_lists_the_slots_the_picker_lists(client, world, network, choose_tutor):
+    """A lost race re-renders the same slots, in the same order, as opening the picker with those choices."""
+    login(client, world.operator.email)
+    other = make_person(network, world.operator, first_name="Ugo", phone="3401112222", registered_desk=world.desk)
+    assert client.post("/appuntamenti", data=book_form(world, tomorrow_at(10))).status_code == 303
+    tutor = world.other_tutor.id if choose_tutor else ""
+    lost = client.post("/appuntamenti", headers=htmx(), data=book_form(
+        world, tomorrow_at(10), person=other.id, tutor=tutor, slot=slot(world.tutor, tomorrow_at(10))))
+    assert lost.status_code == 409
+    picker = client.get(f"/appuntamenti/nuovo?person={other.id}&service=orientamento&desk={world.desk.id}"
+                        f"&tutor={tutor}", headers=htmx())
+    offered = _slot_buttons(picker.get_data(as_text=True))
+    assert offered and _slot_buttons(lost.get_data(as_text=True)) == offered
+    assert not any(value.endswith(tomorrow_at(10).astimezone(UTC).isoformat()) for value in offered)  # 1 room
+    if choose_tutor:
+        assert {value.split("|")[0] for value in offered} == {str(world.other_tutor.id)}
 
 
 def test_other_roles_cannot_book(client, world, make_user):
