@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from app.extensions import db
 from app.formatting import format_date, format_time
 from app.models import Organisation, OrganisationKind, Role, User
 from app.policy import assignable_organisations, assignable_roles, scoped_users
+from app.text import contains_folded, fold, like_pattern
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 ISTAT_RE = re.compile(r"^\d{6}$")
@@ -48,46 +48,6 @@ class UserFilters:
     role: str = ""
     organisation_id: int | None = None
     status: str = ""
-
-
-# Accented Latin letters folded to their plain letter: the names of the network's people (Italian, and the
-# other languages of the families it meets) as typed into the forms. Python and SQL fold the same letters.
-_ACCENTED = "àáâãäåāăąèéêëēėęěìíîïīįòóôõöøōőùúûüūůűųýÿçćčñńňśšşșźżžďťțřľĺğ"
-_PLAIN = "".join("o" if c == "ø" else unicodedata.normalize("NFKD", c)[0] for c in _ACCENTED)
-_FOLD_FROM, _FOLD_TO = _ACCENTED + _ACCENTED.upper(), _PLAIN + _PLAIN.upper()
-_FOLD_TABLE = str.maketrans(_FOLD_FROM, _FOLD_TO)
-
-
-def fold(text: str) -> str:
-    """Lower case without accents ("Nicolò" → "nicolo"): the letters `contains_folded()` folds in SQL."""
-    return unicodedata.normalize("NFC", text or "").translate(_FOLD_TABLE).lower()
-
-
-def _like_pattern(text: str) -> str:
-    """LIKE pattern for "contains `text`", its wildcards taken literally (escape character: backslash)."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _glob_class(char: str) -> str:
-    """A GLOB character class matching `char` (already folded) in either case and with any of its accents."""
-    upper = char.upper()
-    variants = {char, *([upper] if len(upper) == 1 else [])} | {a for a in _FOLD_FROM if fold(a) == char}
-    if len(variants) == 1 and char not in "*?[":
-        return char
-    return "[" + "".join(sorted(variants)) + "]"
-
-
-def contains_folded(column, text: str):
-    """`column` contains `text`, ignoring case and accents, on both databases.
-
-    PostgreSQL folds the column with translate(); SQLite has no translate() (and nesting one replace()
-    per letter overflows its parser), so the text becomes a GLOB pattern whose every letter is the class
-    of its accented and upper-case forms: "nicolo" → *[nNñńňÑŃŇ][iIìí…]…*. Both fold the same letters.
-    """
-    text = fold(text)
-    if db.engine.dialect.name == "postgresql":
-        return sa.func.lower(sa.func.translate(column, _FOLD_FROM, _FOLD_TO)).like(_like_pattern(text), escape="\\")
-    return column.op("GLOB")("*" + "".join(_glob_class(c) for c in text) + "*")
 
 
 @dataclass
@@ -127,7 +87,7 @@ def _filtered_users(query: sa.Select, actor: User, filters: UserFilters) -> sa.S
     """The actor's scope (in the query) narrowed by the filters; every word must match the name or the e-mail."""
     query = scoped_users(query, actor)
     for word in fold(filters.q.replace("\x00", "")).split()[:4]:
-        pattern = _like_pattern(word)
+        pattern = like_pattern(word)
         query = query.where(sa.or_(contains_folded(User.full_name, word),
                                    sa.func.lower(User.email).like(pattern, escape="\\")))
     if filters.role in Role.ALL:

@@ -39,6 +39,7 @@ from app.models.base import utcnow
 from app.models.ticket import OTHER_TOPIC, format_reference, ticket_appointments
 from app.models.young_person import DIGITAL_CONSENT_AGE
 from app.people import services as people_services
+from app.text import contains_folded
 
 ROME = people_services.ROME
 PRIVACY_TEXT_VERSION = people_services.PRIVACY_TEXT_VERSION
@@ -325,7 +326,8 @@ def queue(actor, filters: QueueFilters, limit: int = QUEUE_LIMIT) -> list[Ticket
     q = rules.clean_text(filters.q)[:100]
     if q:
         pattern = f"%{q}%"
-        query = query.where(sa.or_(Ticket.reference.ilike(pattern), Ticket.first_name.ilike(pattern),
+        # The name without case or accents ("nicolo" finds "Nicolò"); number and contacts as typed.
+        query = query.where(sa.or_(Ticket.reference.ilike(pattern), contains_folded(Ticket.first_name, q),
                                    Ticket.email.ilike(pattern), Ticket.phone.ilike(pattern)))
     urgent_first = sa.case((Ticket.priority == "urgent", 0), else_=1)
     query = query.order_by(urgent_first, Ticket.received_at, Ticket.id).limit(limit)

@@ -90,10 +90,14 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_queue", "status", "priority", "received_at"),
         # "Does this desk have a ticket I can see": the queue's desk filter (migration 0012).
         sa.Index("ix_tickets_desk_assignee", "desk_id", "assignee_id"),
-        # The queue's search, ILIKE '%text%' on number, name and contacts: pg_trgm, PostgreSQL only (0012).
+        # The queue's search, ILIKE '%text%' on number and contacts: pg_trgm, PostgreSQL only (0012) ...
         *(sa.Index(f"ix_tickets_{column}_trgm", column, postgresql_using="gin",
                    postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
-          for column in ("reference", "first_name", "email", "phone")),
+          for column in ("reference", "email", "phone")),
+        # ... and the name without case or accents, hub_fold(first_name) LIKE '%word%' (0019, 0020).
+        sa.Index("ix_tickets_first_name_folded_trgm", sa.func.hub_fold(sa.literal_column("first_name"))
+                 .label("first_name"), postgresql_using="gin",
+                 postgresql_ops={"first_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -78,13 +78,9 @@ class YoungPerson(db.Model):
         ),
         sa.Index("ix_young_people_name", "last_name", "first_name"),
         sa.Index("ix_young_people_phone", "phone"),
-        # Search by any part of a name (ILIKE '%word%'): pg_trgm, PostgreSQL only (migration 0012).
-        sa.Index("ix_young_people_last_name_trgm", "last_name", postgresql_using="gin",
-                 postgresql_ops={"last_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
-        sa.Index("ix_young_people_first_name_trgm", "first_name", postgresql_using="gin",
-                 postgresql_ops={"first_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
-        # The register's search ignores accents and case: hub_fold(name) LIKE '%word%', the function and
-        # these trigram indexes created by migration 0019 (PostgreSQL only).
+        # Every search by a part of a name (the register, the privacy tools) ignores accents and case:
+        # hub_fold(name) LIKE '%word%' (app/text.py), the function and these trigram indexes created by
+        # migration 0019 (PostgreSQL only; 0020 dropped the unfolded ones of 0012).
         *(sa.Index(f"ix_young_people_{column}_folded_trgm", sa.func.hub_fold(sa.literal_column(column)).label(column),
                    postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
           for column in ("last_name", "first_name")),

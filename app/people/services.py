@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import aliased, joinedload
 
 from app import policy
-from app.admin.services import _like_pattern, contains_folded, fold
 from app.domain.errors import Forbidden, Invalid
 from app.extensions import db
 from app.models import (
@@ -29,6 +28,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.young_person import DIGITAL_CONSENT_AGE, age_on, format_code
+from app.text import contains_folded, fold
 
 ROME = ZoneInfo("Europe/Rome")
 PRIVACY_TEXT_VERSION = "2026-01"
@@ -49,13 +49,7 @@ def _digits(phone: str) -> str:
 
 
 def _name_contains(person, word: str) -> sa.ColumnElement:
-    """The first or the last name contains `word` (already folded), whatever the case and the accents."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # hub_fold() (migration 0019) folds the same letters as fold() and is what the folded trigram
-        # indexes hold; contains_folded() would translate() every candidate (~5 us each, ~10 ms for "Rossi").
-        pattern = _like_pattern(word)
-        return sa.or_(sa.func.hub_fold(person.first_name).like(pattern, escape="\\"),
-                      sa.func.hub_fold(person.last_name).like(pattern, escape="\\"))
+    """The first or the last name contains `word`, whatever the case and the accents."""
     return sa.or_(contains_folded(person.first_name, word), contains_folded(person.last_name, word))
 
 

@@ -36,6 +36,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.young_person import DIGITAL_CONSENT_AGE
 from app.privacy.texts import TEXTS
+from app.text import contains_folded
 
 audit.register_action("privacy.export", _l("Esportazione dei dati di un giovane (art. 15/20 GDPR)"), "person",
                       _l("Giovane"))
@@ -134,9 +135,9 @@ def search(actor, q: str) -> list[YoungPerson]:
     if q.upper().startswith("HDT"):
         query = query.where(YoungPerson.code.ilike(f"{q.upper()}%"))
     else:
-        for word in q.split()[:4]:
-            pattern = f"%{word}%"
-            query = query.where(sa.or_(YoungPerson.first_name.ilike(pattern), YoungPerson.last_name.ilike(pattern)))
+        for word in q.split()[:4]:  # without case or accents: a request may spell "Nicolo" for "Nicolò"
+            query = query.where(sa.or_(contains_folded(YoungPerson.first_name, word),
+                                       contains_folded(YoungPerson.last_name, word)))
     return list(db.session.scalars(query.order_by(YoungPerson.last_name, YoungPerson.first_name, YoungPerson.id)
                                    .limit(SEARCH_LIMIT)))
 

@@ -47,6 +47,18 @@ def test_search_by_number_name_or_contact_on_every_tab(client, desks, make_ticke
     assert _refs(client.get("/richieste?stato=closed&q=3471112", headers=htmx())) == {closed.reference}
 
 
+def test_the_name_is_found_without_accents_or_case(client, desks, make_ticket, sign_in):
+    """"nicolo" finds "Nicolò" and "NICOLÒ" finds "Nicolo": a request typed in a hurry still finds its ticket."""
+    accented = make_ticket(first_name="Nicolò", email="n1@example.test", phone="3400000001")
+    plain = make_ticket(first_name="Nicolo", email="n2@example.test", phone="3400000002")
+    other = make_ticket(first_name="Nicola", email="n3@example.test", phone="3400000003")
+    sign_in(desks.operator)
+    for q in ("nicolo", "NICOLÒ", "Nicolo", "icolò"):
+        assert _refs(client.get(f"/richieste?stato=aperte&q={q}", headers=htmx())) == {
+            accented.reference, plain.reference}, q
+    assert other.reference in _refs(client.get("/richieste?stato=aperte&q=nicol", headers=htmx()))
+
+
 def test_working_days_over_years_match_counting_day_by_day():
     arrived, today = date(2016, 3, 4), date(2026, 11, 26)
     holidays = {date(2016, 12, 8), date(2021, 1, 1), date(2024, 12, 25), date(2025, 12, 27)}  # the last a Saturday

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.admin import services as admin_services
+from app import text
 from app.extensions import db
-from app.models import YoungPerson
+from app.models import Ticket, YoungPerson
 from tests.bookings.factories import make_person
 from tests.conftest import htmx, login
 from tests.people.test_search import CODE_RE
@@ -58,7 +58,7 @@ def test_the_migration_folds_the_letters_the_python_side_folds():
     spec = importlib.util.spec_from_file_location("migration_0019", MIGRATION)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert (migration.FOLD_FROM, migration.FOLD_TO) == (admin_services._FOLD_FROM, admin_services._FOLD_TO)
+    assert (migration.FOLD_FROM, migration.FOLD_TO) == (text.FOLD_FROM, text.FOLD_TO)
 
 
 @pytest.fixture
@@ -69,16 +69,17 @@ def postgresql_only(app):
 
 
 def test_hub_fold_in_sql_agrees_with_fold_in_python(postgresql_only):
-    samples = [*admin_services._FOLD_FROM, "Nicolò", "PERCHÉ", "Çağlar Şahin", "Ørsted", "Zoë Müller-Łódź", "Rossi"]
+    samples = [*text.FOLD_FROM, "Nicolò", "PERCHÉ", "Çağlar Şahin", "Ørsted", "Zoë Müller-Łódź", "Rossi"]
     folded = db.session.execute(sa.select(*(sa.func.hub_fold(s) for s in samples))).one()
-    assert list(folded) == [admin_services.fold(s) for s in samples]
+    assert list(folded) == [text.fold(s) for s in samples]
 
 
 def test_the_folded_search_is_answered_by_the_folded_indexes(postgresql_only, world):
     """The query's hub_fold(name) is the indexes' expression (inlined alike), so the trigram index is usable."""
     db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     for column, index in ((YoungPerson.last_name, "ix_young_people_last_name_folded_trgm"),
-                          (YoungPerson.first_name, "ix_young_people_first_name_folded_trgm")):
+                          (YoungPerson.first_name, "ix_young_people_first_name_folded_trgm"),
+                          (Ticket.first_name, "ix_tickets_first_name_folded_trgm")):
         query = sa.select(YoungPerson.id).where(sa.func.hub_fold(column).like("%nicolo%", escape="\\"))
         compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(db.session.execute(sa.text(f"EXPLAIN {compiled}")).scalars())
@@ -86,8 +87,9 @@ def test_the_folded_search_is_answered_by_the_folded_indexes(postgresql_only, wo
     db.session.rollback()
 
 
-def test_the_model_declares_every_index_the_migrations_create(postgresql_only):
-    """`flask db migrate` must find nothing new on young_people: the model mirrors 0012, 0017 and 0019."""
-    in_database = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("young_people")
+@pytest.mark.parametrize("model", [YoungPerson, Ticket])
+def test_the_model_declares_every_index_the_migrations_create(postgresql_only, model):
+    """`flask db migrate` must find nothing new: the models mirror 0012, 0017, 0019 and 0020."""
+    in_database = {ix["name"] for ix in sa.inspect(db.engine).get_indexes(model.__tablename__)
                    if not ix.get("duplicates_constraint")}
-    assert in_database == {ix.name for ix in YoungPerson.__table__.indexes}
+    assert in_database == {ix.name for ix in model.__table__.indexes}
