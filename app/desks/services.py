@@ -660,45 +660,60 @@ _CALENDAR_DESKS = (
               Organisation.patron_saint)
     .join(Organisation, Organisation.id == Desk.municipality_id).where(Desk.id.in_(_IDS))
 )
+# What each read keeps, written once: the separate reads below and the slot picker's UNION ALL
+# (picker_inputs) select different columns under the same conditions and bound names.
+_START, _END = sa.bindparam("start"), sa.bindparam("end")
+_WINDOW_START, _WINDOW_END = sa.bindparam("window_start"), sa.bindparam("window_end")
+_SCHEDULES_APPLY = (OpeningSchedule.desk_id.in_(_IDS), OpeningSchedule.valid_from <= _END,
+                    sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= _START))
+_CLOSURES_APPLY = (Closure.starts_at < _WINDOW_END, Closure.ends_at > _WINDOW_START,
+                   _closure_applies(_IDS, sa.bindparam("town_ids", expanding=True)))
+_EXTRAS_APPLY = (ExtraOpening.desk_id.in_(_IDS), ExtraOpening.day >= _START, ExtraOpening.day <= _END)
+# A tutor's availability counts at a desk they are assigned to, while active, in the period.
+_TUTOR_ASSIGNED = sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
+                          desk_tutors.c.user_id == TutorAvailability.tutor_id)
+_AVAILABILITY_APPLIES = (TutorAvailability.desk_id.in_(_IDS), User.active.is_(True),
+                         TutorAvailability.valid_from <= _END,
+                         sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= _START))
+_ABSENCES_IN_WINDOW = (TutorAbsence.starts_at < _WINDOW_END, TutorAbsence.ends_at > _WINDOW_START)
+
+
+def _with_assigned_tutors(query: sa.Select) -> sa.Select:
+    """A TutorAvailability query joined to the desk assignment and the tutor (for _AVAILABILITY_APPLIES)."""
+    return query.join(desk_tutors, _TUTOR_ASSIGNED).join(User, User.id == TutorAvailability.tutor_id)
+
+
 _CALENDAR_SCHEDULES = (
     sa.select(OpeningSchedule.id, OpeningSchedule.desk_id, OpeningSchedule.valid_from, OpeningSchedule.valid_to,
               ScheduleInterval.weekday, ScheduleInterval.start, ScheduleInterval.end)
     .outerjoin(ScheduleInterval, ScheduleInterval.schedule_id == OpeningSchedule.id)
-    .where(OpeningSchedule.desk_id.in_(_IDS), OpeningSchedule.valid_from <= sa.bindparam("end"),
-           sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= sa.bindparam("start")))
+    .where(*_SCHEDULES_APPLY)
     .order_by(OpeningSchedule.valid_from, OpeningSchedule.id, ScheduleInterval.weekday, ScheduleInterval.start)
 )
 _CALENDAR_CLOSURES = (
     sa.select(Closure.scope, Closure.desk_id, Closure.municipality_id, Closure.starts_at, Closure.ends_at,
               Closure.reason)
-    .where(Closure.starts_at < sa.bindparam("window_end"), Closure.ends_at > sa.bindparam("window_start"),
-           _closure_applies(_IDS, sa.bindparam("town_ids", expanding=True)))
+    .where(*_CLOSURES_APPLY)
     .order_by(Closure.starts_at)
 )
 _CALENDAR_EXTRAS = (
     sa.select(ExtraOpening.desk_id, ExtraOpening.day, ExtraOpening.start, ExtraOpening.end)
-    .where(ExtraOpening.desk_id.in_(_IDS), ExtraOpening.day >= sa.bindparam("start"),
-           ExtraOpening.day <= sa.bindparam("end"))
+    .where(*_EXTRAS_APPLY)
     .order_by(ExtraOpening.day, ExtraOpening.start)
 )
 _TUTOR_AVAILABILITY = (
-    sa.select(TutorAvailability.id, TutorAvailability.tutor_id, TutorAvailability.desk_id,
-              TutorAvailability.valid_from, TutorAvailability.valid_to, AvailabilityInterval.weekday,
-              AvailabilityInterval.start, AvailabilityInterval.end)
-    .join(desk_tutors, sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
-                               desk_tutors.c.user_id == TutorAvailability.tutor_id))
-    .join(User, User.id == TutorAvailability.tutor_id)
+    _with_assigned_tutors(
+        sa.select(TutorAvailability.id, TutorAvailability.tutor_id, TutorAvailability.desk_id,
+                  TutorAvailability.valid_from, TutorAvailability.valid_to, AvailabilityInterval.weekday,
+                  AvailabilityInterval.start, AvailabilityInterval.end))
     .outerjoin(AvailabilityInterval, AvailabilityInterval.availability_id == TutorAvailability.id)
-    .where(TutorAvailability.desk_id.in_(_IDS), User.active.is_(True),
-           TutorAvailability.valid_from <= sa.bindparam("end"),
-           sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= sa.bindparam("start")))
+    .where(*_AVAILABILITY_APPLIES)
     .order_by(TutorAvailability.tutor_id, TutorAvailability.desk_id, TutorAvailability.valid_from,
               TutorAvailability.id, AvailabilityInterval.weekday, AvailabilityInterval.start)
 )
 _TUTOR_ABSENCES = (
     sa.select(TutorAbsence.tutor_id, TutorAbsence.starts_at, TutorAbsence.ends_at)
-    .where(TutorAbsence.tutor_id.in_(sa.bindparam("tutor_ids", expanding=True)),
-           TutorAbsence.starts_at < sa.bindparam("window_end"), TutorAbsence.ends_at > sa.bindparam("window_start"))
+    .where(TutorAbsence.tutor_id.in_(sa.bindparam("tutor_ids", expanding=True)), *_ABSENCES_IN_WINDOW)
     .order_by(TutorAbsence.starts_at)
 )
 
@@ -892,59 +907,50 @@ def _branch(kind: int, **columns) -> sa.Select:
 
 
 def _picker_statement(one_tutor: bool, with_person: bool) -> sa.CompoundSelect:
-    """The UNION ALL of picker_inputs (four variants: a chosen tutor or not, a young person or not)."""
-    desk_id, start, end = sa.bindparam("desk_id"), sa.bindparam("start"), sa.bindparam("end")
-    window_start, window_end = sa.bindparam("window_start"), sa.bindparam("window_end")
-    availability_applies = (TutorAvailability.desk_id == desk_id, User.active.is_(True),
-                            TutorAvailability.valid_from <= end,
-                            sa.or_(TutorAvailability.valid_to.is_(None), TutorAvailability.valid_to >= start))
-    assigned = sa.and_(desk_tutors.c.desk_id == TutorAvailability.desk_id,
-                       desk_tutors.c.user_id == TutorAvailability.tutor_id)
+    """The UNION ALL of picker_inputs (four variants: a chosen tutor or not, a young person or not).
+
+    The desk is the one id of `ids`, as in the separate reads whose conditions each branch reuses.
+    """
+    availability_applies = _AVAILABILITY_APPLIES
     if one_tutor:
         # A chosen tutor: only their calendar is kept (as the caller of tutor_calendars() filtered), so only
         # their rows are read (a desk of 50 tutors sent 350 availability rows to keep 7).
         availability_applies += (TutorAvailability.tutor_id == sa.bindparam("tutor_id"),)
     # The tutors tutor_calendars() returns: active, assigned to the desk, with availability there in the period.
-    tutors = (sa.select(TutorAvailability.tutor_id).join(desk_tutors, assigned)
-              .join(User, User.id == TutorAvailability.tutor_id).where(*availability_applies))
+    tutors = _with_assigned_tutors(sa.select(TutorAvailability.tutor_id)).where(*availability_applies)
     # Busy time at the desk, of its tutors, of the young person: one branch each, so each uses its own index
     # (inside one OR, the tutors' subquery made PostgreSQL scan every appointment of the window: 175 ms at
     # scale 1). An appointment of a tutor with the young person elsewhere comes twice: kept once (by id).
-    elsewhere = Appointment.desk_id != desk_id  # the first branch has the desk's rows already
-    busy_of = [Appointment.desk_id == desk_id,
+    elsewhere = Appointment.desk_id.not_in(_IDS)  # the first branch has the desk's rows already
+    busy_of = [Appointment.desk_id.in_(_IDS),
                sa.and_(Appointment.tutor_id.in_(tutors.scalar_subquery()), elsewhere)]
     if with_person:
         busy_of.append(sa.and_(Appointment.young_person_id == sa.bindparam("young_person_id"), elsewhere))
     busy = [_branch(_BUSY, i1=Appointment.young_person_id, i2=Appointment.desk_id, i3=Appointment.tutor_id,
                     i4=Appointment.id, ts1=Appointment.starts_at, ts2=Appointment.ends_at)
-            .where(Appointment.status.in_(Status.ACTIVE), Appointment.starts_at < window_end,
-                   Appointment.ends_at > window_start, condition) for condition in busy_of]
+            .where(Appointment.status.in_(Status.ACTIVE), Appointment.starts_at < _WINDOW_END,
+                   Appointment.ends_at > _WINDOW_START, condition) for condition in busy_of]
     return sa.union_all(
         _branch(_SCHEDULE, i1=OpeningSchedule.id, i2=OpeningSchedule.desk_id, i4=ScheduleInterval.weekday,
                 d1=OpeningSchedule.valid_from, d2=OpeningSchedule.valid_to, t1=ScheduleInterval.start,
                 t2=ScheduleInterval.end)
         .select_from(OpeningSchedule)
         .outerjoin(ScheduleInterval, ScheduleInterval.schedule_id == OpeningSchedule.id)
-        .where(OpeningSchedule.desk_id == desk_id, OpeningSchedule.valid_from <= end,
-               sa.or_(OpeningSchedule.valid_to.is_(None), OpeningSchedule.valid_to >= start)),
+        .where(*_SCHEDULES_APPLY),
         _branch(_CLOSURE, i2=Closure.desk_id, i3=Closure.municipality_id, ts1=Closure.starts_at,
                 ts2=Closure.ends_at, s1=Closure.scope, s2=Closure.reason)
-        .where(Closure.starts_at < window_end, Closure.ends_at > window_start,
-               sa.or_(Closure.scope == ClosureScope.ALL,
-                      sa.and_(Closure.scope == ClosureScope.DESK, Closure.desk_id == desk_id),
-                      sa.and_(Closure.scope == ClosureScope.MUNICIPALITY,
-                              Closure.municipality_id == sa.bindparam("town_id")))),
+        .where(*_CLOSURES_APPLY),
         _branch(_EXTRA, i2=ExtraOpening.desk_id, d1=ExtraOpening.day, t1=ExtraOpening.start, t2=ExtraOpening.end)
-        .where(ExtraOpening.desk_id == desk_id, ExtraOpening.day >= start, ExtraOpening.day <= end),
-        _branch(_AVAILABILITY, i1=TutorAvailability.id, i2=TutorAvailability.desk_id,
-                i3=TutorAvailability.tutor_id, i4=AvailabilityInterval.weekday, d1=TutorAvailability.valid_from,
-                d2=TutorAvailability.valid_to, t1=AvailabilityInterval.start, t2=AvailabilityInterval.end)
-        .select_from(TutorAvailability).join(desk_tutors, assigned).join(User, User.id == TutorAvailability.tutor_id)
+        .where(*_EXTRAS_APPLY),
+        _with_assigned_tutors(
+            _branch(_AVAILABILITY, i1=TutorAvailability.id, i2=TutorAvailability.desk_id,
+                    i3=TutorAvailability.tutor_id, i4=AvailabilityInterval.weekday,
+                    d1=TutorAvailability.valid_from, d2=TutorAvailability.valid_to, t1=AvailabilityInterval.start,
+                    t2=AvailabilityInterval.end).select_from(TutorAvailability))
         .outerjoin(AvailabilityInterval, AvailabilityInterval.availability_id == TutorAvailability.id)
         .where(*availability_applies),
         _branch(_ABSENCE, i3=TutorAbsence.tutor_id, ts1=TutorAbsence.starts_at, ts2=TutorAbsence.ends_at)
-        .where(TutorAbsence.tutor_id.in_(tutors.scalar_subquery()), TutorAbsence.starts_at < window_end,
-               TutorAbsence.ends_at > window_start),
+        .where(TutorAbsence.tutor_id.in_(tutors.scalar_subquery()), *_ABSENCES_IN_WINDOW),
         *busy,
     )
 
@@ -990,8 +996,8 @@ def picker_inputs(desk: Desk, start: date, end: date, *, tutor_id: int | None = 
     overlap the window one local day around start..end.
     """
     window_start, window_end = _utc_window(start, end)
-    params = {"desk_id": desk.id, "start": start, "end": end, "window_start": window_start,
-              "window_end": window_end, "town_id": desk.municipality_id}
+    params = {"ids": [desk.id], "town_ids": [desk.municipality_id], "start": start, "end": end,
+              "window_start": window_start, "window_end": window_end}
     if tutor_id is not None:
         params["tutor_id"] = tutor_id
     if young_person_id:
