@@ -74,16 +74,10 @@ def _load_staff(desk: Desk) -> None:
     set_committed_value(desk, "operators", [row[0] for row in rows if row.operator])
 
 
-def _picker(args, *, error: str | None = None, move_of=None, admitted: YoungPerson | None = None) -> dict:
-    """Everything the stepper shows for the choices made so far (fresh slots every time).
-
-    `admitted`: the young person this request has already found in the actor's scope (not asked again).
-    """
+def _picker(args, *, error: str | None = None, move_of=None) -> dict:
+    """Everything the stepper shows for the choices made so far (fresh slots every time)."""
     actor = _actor()
-    if move_of is not None:
-        person = move_of.young_person
-    else:
-        person = admitted or _person(actor, int_or_none(args.get("person")))
+    person = move_of.young_person if move_of is not None else _person(actor, int_or_none(args.get("person")))
     service = move_of.service if move_of is not None else args.get("service", "")
     if service not in DESK_SERVICES:
         service = ""
@@ -168,11 +162,11 @@ def _override_start(text: str) -> datetime | None:
     return local.replace(tzinfo=people_services.ROME)
 
 
-def _picker_again(form: BookForm, status: int, message: str, move_of=None, admitted: YoungPerson | None = None):
+def _picker_again(form: BookForm, status: int, message: str, move_of=None):
     """Re-render the stepper with fresh slots and the message (409/422/403)."""
     args = {"person": form.person.data, "service": form.service.data, "desk": form.desk.data,
             "tutor": request.form.get("tutor", ""), "day": request.form.get("day", "")}
-    context = _picker(args, error=message, move_of=move_of, admitted=admitted)
+    context = _picker(args, error=message, move_of=move_of)
     return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", status, **context)
 
 
@@ -201,12 +195,6 @@ def create():
             return render_template("bookings/path.html" if not _is_htmx() else "bookings/_path.html",
                                    report=report, committed=commit, form=form, slot=form.slot.data), 200
         appointment = services.create_booking(_actor(), data)
-    except Conflict as error:
-        # A lost race (49 of 50 in tests/concurrency): the person was admitted in the actor's scope before the
-        # slot was refused, so the re-rendered picker reloads them by key instead of asking the scope again.
-        admitted_id = getattr(error, "admitted_person_id", None)
-        admitted = db.session.get(YoungPerson, admitted_id) if admitted_id == data.young_person_id else None
-        return _picker_again(form, error.status_code, error.message, admitted=admitted)
     except DomainError as error:
         return _picker_again(form, error.status_code, error.message)
     return _done(url_for("bookings.detail", appointment_id=appointment.id), _("Appuntamento prenotato."))

@@ -288,26 +288,15 @@ def _new_appointment(actor, r: _Resolved, data: BookingData, *, uid: str | None 
 
 
 def create_booking(actor, data: BookingData) -> Appointment:
-    """Book a young person with a tutor at a desk; 409 when the slot was taken meanwhile.
-
-    A Conflict raised once the person was admitted (in the actor's scope, not erased) carries
-    `admitted_person_id`, so the page answering it need not ask the scope again; a Conflict raised
-    before (the write lock not obtained) carries None.
-    """
-    admitted = None
-    try:
-        with _write():
-            r = _resolve(actor, data)
-            admitted = r.person.id
-            _check_slot(r.desk, r.tutor, r.person, r.starts_at, r.ends_at, override=r.override is not None)
-            appointment = _new_appointment(actor, r, data)
-            db.session.flush()
-            _event(appointment, actor, "created", None, Status.BOOKED,
-                   f"override: {r.override}" if r.override else "")
-            messages.queue_for(appointment, "booked")
-    except Conflict as error:
-        error.admitted_person_id = admitted
-        raise
+    """Book a young person with a tutor at a desk; 409 when the slot was taken meanwhile."""
+    with _write():
+        r = _resolve(actor, data)
+        _check_slot(r.desk, r.tutor, r.person, r.starts_at, r.ends_at, override=r.override is not None)
+        appointment = _new_appointment(actor, r, data)
+        db.session.flush()
+        _event(appointment, actor, "created", None, Status.BOOKED,
+               f"override: {r.override}" if r.override else "")
+        messages.queue_for(appointment, "booked")
     return appointment
 
 

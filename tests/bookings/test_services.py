@@ -210,11 +210,3 @@ def test_every_booking_change_is_in_the_audit_log_without_names(world):
     assert rows[0].details["change"] == "created" and rows[1].details["to"] == "cancelled"
     assert "esame" not in rows[1].details_json and world.person.first_name not in rows[1].details_json
 
-
-def test_a_lost_race_says_the_person_was_admitted(world, network):
-    """The 409 of a taken slot names the young person it admitted (the picker answering it need not ask again)."""
-    services.create_booking(world.operator, data(world, tomorrow_at(10)))
-    someone_else = make_person(network, world.operator, first_name="Luca", phone="3400000009")
-    with pytest.raises(Conflict) as lost:
-        services.create_booking(world.operator, data(world, tomorrow_at(10), young_person_id=someone_else.id))
-    assert lost.value.admitted_person_id == someone_else.id
