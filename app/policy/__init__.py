@@ -75,7 +75,6 @@ from app.policy.notes import (  # noqa: F401
     needs_breakglass,
     scoped_breakglass_notes,
     scoped_notes,
-    watched_notes,
 )
 from app.policy.people import (  # noqa: F401
     _org_tutor_ids,

@@ -151,7 +151,3 @@ def watch_rule(user, note=None, *, org_tutors=None) -> sa.ColumnElement[bool]:
         return note.author_id.in_(_org_tutor_ids(user.organisation_id) if org_tutors is None else org_tutors)
     return sa.false()
 
-
-def watched_notes(query: sa.Select, user) -> sa.Select:
-    """Notes whose reads the user is shown: a tutor their own, a coordinator their organisation's."""
-    return query.where(watch_rule(user))
