@@ -53,7 +53,6 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
 SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
 GENERATOR_VERSION = 2  # bump when app/ops/benchdata.py changes what it writes
-THREADS = 4  # per gunicorn worker, gthread, as in docs/deploy.md
 FLOOR = "floor: /healthz"
 FRAGMENTS = ("slot picker (fragment)", "helpdesk queue search (fragment)", "people search (fragment)",
              "note autosave (fragment)")
@@ -480,14 +479,14 @@ def warm_reports(database: str) -> dict:
     return {"redis": True, "output": output, "seconds": seconds}
 
 
-def run_load(database: str, fixture: Path, users: int, duration: int, workers: int) -> dict:
+def run_load(database: str, fixture: Path, users: int, duration: int, workers: int, threads: int) -> dict:
     """gunicorn + locust; returns {route: {count, failures, p50, p95}} from locust's CSV."""
     env = app_env(database)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_log = (WORK / f"gunicorn-{database}.log").open("w")
     server = subprocess.Popen([BIN / "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-                               "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
+                               "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
                                "--timeout", "60", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
                               stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     prefix = WORK / f"locust-{database}"
@@ -611,7 +610,8 @@ def history_line(results: dict) -> str:
     missed = [r for r, v in ratios["route_vs_floor"].items() if v["met"] is False]
     missed += [f"growth {r}" for r, v in ratios["growth"].items() if v["met"] is False]
     missed += [k for k in ("pdf_download_vs_bare", "first_render_vs_bare") if not ratios[k]["met"]]
-    return (f"- {results['date']} · {results['cores']} cores (load average {results['load_average']}) · "
+    server = f"gunicorn {results['gunicorn_workers']}×{results.get('gunicorn_threads', 4)} · "
+    return (f"- {results['date']} · {results['cores']} cores (load average {results['load_average']}) · {server}"
             f"floor p95 {big['load']['routes'].get(FLOOR, {}).get('p95')} ms · worst p95/floor "
             f"{worst[1]['ratio']} ({worst[0]}, target {worst[1]['target']}) · worst growth {worst_growth[1]} "
             f"({worst_growth[0]}) · PDF download/bare {ratios['pdf_download_vs_bare']['ratio']}, first/bare "
@@ -632,6 +632,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds of load per scale")
     parser.add_argument("--users", type=int, default=20, help="concurrent sessions per role")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docs/deploy.md uses 3)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (docs/deploy.md uses 4)")
     parser.add_argument("--inprocess", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inprocess:
@@ -641,7 +642,8 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     results = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
                "load_average": round(os.getloadavg()[0], 1), "seed": args.seed, "duration_s": args.duration,
-               "users_per_role": args.users, "gunicorn_workers": args.workers, "scales": {}}
+               "users_per_role": args.users, "gunicorn_workers": args.workers,
+               "gunicorn_threads": args.threads, "scales": {}}
     for scale in scales:
         name = db_name(scale)
         database = ensure_database(scale, args.seed)
@@ -653,7 +655,7 @@ def main() -> None:
         fixture = WORK / f"fixture-{name}.json"
         fixture.write_text(json.dumps(measured.pop("fixture")))
         warmed = warm_reports(name)
-        load = run_load(name, fixture, args.users, args.duration, args.workers)
+        load = run_load(name, fixture, args.users, args.duration, args.workers, args.threads)
         results["scales"][name] = {"scale": scale, "database": database, "size": database_size(name),
                                    "inprocess": measured, "reports_warm": warmed, "load": load}
     results["errors"] = sum(r["failures"] for s in results["scales"].values() for r in s["load"]["routes"].values())
