@@ -24,6 +24,13 @@ SECOND_FACTOR_KEY = "_has_second_factor"
 _CONFIRMED_FACTOR = (
     sa.exists().where(UserFactor.user_id == User.id, UserFactor.confirmed_at.is_not(None)).label("has_factor")
 )
+# Built once: every signed-in request runs it, and building it cost as much as the database's answer.
+_SESSION_OF_TOKEN = (
+    sa.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.revoked_at,
+              _CONFIRMED_FACTOR)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == sa.bindparam("token_hash", required=True))
+)
 
 
 def load_user_from_token(token: str) -> User | None:
@@ -34,12 +41,7 @@ def load_user_from_token(token: str) -> User | None:
     """
     if not token or len(token) > 100:
         return None
-    found = db.session.execute(
-        sa.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.revoked_at,
-                  _CONFIRMED_FACTOR)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == hash_token(token))
-    ).first()
+    found = db.session.execute(_SESSION_OF_TOKEN, {"token_hash": hash_token(token)}).first()
     if found is None:
         return None
     user, session_id, created_at, last_seen_at, revoked_at, has_factor = found
