@@ -41,9 +41,30 @@ def _glob_class(char: str) -> str:
     return "[" + "".join(sorted(variants)) + "]"
 
 
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def folded_pattern(text: str) -> str:
+    """The value `contains_folded_param()` compares with, for "contains `text`" (this database's form)."""
+    text = fold(text)
+    if _postgresql():
+        return like_pattern(text)
+    return "*" + "".join(_glob_class(c) for c in text) + "*"
+
+
+def _matches(column, pattern) -> sa.ColumnElement:
+    if _postgresql():
+        return sa.func.hub_fold(column).like(pattern, escape="\\")
+    return column.op("GLOB")(pattern)
+
+
 def contains_folded(column, text: str) -> sa.ColumnElement:
     """`column` contains `text`, ignoring case and accents (a folded trigram index answers it on PostgreSQL)."""
-    text = fold(text)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.func.hub_fold(column).like(like_pattern(text), escape="\\")
-    return column.op("GLOB")("*" + "".join(_glob_class(c) for c in text) + "*")
+    return _matches(column, folded_pattern(text))
+
+
+def contains_folded_param(column, name: str) -> sa.ColumnElement:
+    """`contains_folded` with the pattern left to a required parameter `name` (value: `folded_pattern(text)`),
+    for a statement built once and run with many searches."""
+    return _matches(column, sa.bindparam(name, required=True, type_=sa.String()))

@@ -84,6 +84,7 @@ from app.policy.people import (  # noqa: F401
     can_view_young_person,
     get_young_person_or_404,
     scoped_young_people,
+    young_people_scope_params,
 )
 from app.policy.privacy import (  # noqa: F401
     can_manage_privacy,

@@ -9,7 +9,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.extensions import db
-from app.models import User
+from app.models import User, desk_operators
 from app.policy.core import ADMIN, COORD, OPER, TUTOR, has_permission
 
 # --- Young people --------------------------------------------------------------
@@ -19,12 +19,10 @@ from app.policy.core import ADMIN, COORD, OPER, TUTOR, has_permission
 # record is seen only by its tutor of record and that tutor's coordinator.
 
 def _own_desk_ids(user) -> sa.Select:
-    from app.models import desk_operators
-
     return sa.select(desk_operators.c.desk_id).where(desk_operators.c.user_id == user.id)
 
 
-def _org_tutor_ids(organisation_id: int) -> sa.Select:
+def _org_tutor_ids(organisation_id) -> sa.Select:
     return sa.select(User.id).where(User.organisation_id == organisation_id, User.role == TUTOR)
 
 
@@ -60,7 +58,23 @@ def _in_set_postgresql(element, compiler, **kw):
             f"{compiler.process(element.subquery.scalar_subquery(), **kw)}))")
 
 
-def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) -> sa.Select:
+def _operator_desks(user) -> list[int]:
+    return list(db.session.scalars(_own_desk_ids(user)))
+
+
+def young_people_scope_params(user, *, per_candidate: bool = False) -> dict:
+    """The values of the parameters that `scoped_young_people(..., params_later=True)` leaves unset, for `user`."""
+    if user.role == COORD:
+        return {"scope_org": user.organisation_id}
+    if user.role == OPER:
+        return {"scope_user": user.id, **({"scope_desks": _operator_desks(user)} if per_candidate else {})}
+    if user.role == TUTOR:
+        return {"scope_user": user.id}
+    return {}
+
+
+def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
+                        params_later: bool = False) -> sa.Select:
     """Filter a YoungPerson query to the records the user may see (protected ones included only for their tutor/coordinator).
 
     The one definition of the scope, asked in two ways that give the same rows. "Met at my desks" /
@@ -79,14 +93,22 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) 
       a hashed IN only when the subquery has no OFFSET (simplify_EXISTS_query), so with it the
       EXISTS stays a per-row SubPlan, evaluated after the cheaper conditions of the same row.
       SQLite answers both forms alike (LIMIT -1 OFFSET 0).
+
+    With `params_later`, the user's values are not in the statement: it holds required parameters
+    (`scope_user`, `scope_org`, `scope_desks`) that young_people_scope_params(user) gives at execution,
+    so one statement built for a role serves every user of that role (the register's search keeps them).
+    A parameter left out is an error, never another user's value.
     """
     from app.models import Appointment, YoungPerson
 
-    def met(column, ids: sa.Select | list[int] | int) -> sa.ColumnElement:
+    def value(name: str, given, *, expanding: bool = False):
+        return sa.bindparam(name, required=True, expanding=expanding) if params_later else given
+
+    def met(column, ids) -> sa.ColumnElement:
         """Has an appointment whose `column` (desk or tutor) is `ids` (one id, a list, or a query of ids)."""
-        if isinstance(ids, int):
+        if isinstance(ids, int) or (isinstance(ids, sa.BindParameter) and not ids.expanding):
             condition = column == ids
-        elif isinstance(ids, list):
+        elif isinstance(ids, list | sa.BindParameter):
             condition = column.in_(ids)
         else:
             condition = _InSet(column, ids) if per_candidate else column.in_(ids)
@@ -100,28 +122,33 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False) 
     if user.role == ADMIN:
         return query.where(YoungPerson.protected.is_(False))
     if user.role == COORD:
-        org_tutors = _org_tutor_ids(user.organisation_id)
+        organisation = value("scope_org", user.organisation_id)
+        org_tutors = _org_tutor_ids(organisation)
         return query.where(
-            sa.or_(YoungPerson.registered_org_id == user.organisation_id,
+            sa.or_(YoungPerson.registered_org_id == organisation,
                    YoungPerson.tutor_id.in_(org_tutors), met(Appointment.tutor_id, org_tutors)),
             sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors)),
         )
     if user.role == OPER:
-        desks = _own_desk_ids(user)
+        operator = value("scope_user", user.id)
         if per_candidate:
             # An operator has one desk or a few: their ids, read first, make each probe a single descent
             # of ix_appointments_person_desk to (person, desk) instead of a scan of the person's ~20
             # entries filtered by an array the planner cannot size (scale 1, 947 probes: ~4.2 -> ~2.3 ms).
-            desks = list(db.session.scalars(desks))
+            desks = sa.bindparam("scope_desks", required=True, expanding=True) if params_later \
+                else _operator_desks(user)
+        else:
+            desks = sa.select(desk_operators.c.desk_id).where(desk_operators.c.user_id == operator)
         return query.where(
-            sa.or_(YoungPerson.registered_desk_id.in_(desks), YoungPerson.created_by_id == user.id,
+            sa.or_(YoungPerson.registered_desk_id.in_(desks), YoungPerson.created_by_id == operator,
                    met(Appointment.desk_id, desks)),  # the probe last: PostgreSQL keeps an OR's order
             YoungPerson.protected.is_(False),
         )
     if user.role == TUTOR:
+        tutor = value("scope_user", user.id)
         return query.where(
-            sa.or_(YoungPerson.tutor_id == user.id, met(Appointment.tutor_id, user.id)),
-            sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id == user.id),
+            sa.or_(YoungPerson.tutor_id == tutor, met(Appointment.tutor_id, tutor)),
+            sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id == tutor),
         )
     return query.where(sa.false())
 

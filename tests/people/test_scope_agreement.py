@@ -15,7 +15,7 @@ from app.models import Appointment, Desk, YoungPerson
 from app.models.appointment import Status
 from app.models.base import utcnow
 from app.people import services
-from app.policy import get_young_person_or_404, scoped_young_people
+from app.policy import get_young_person_or_404, scoped_young_people, young_people_scope_params
 from tests.bookings.factories import make_desk, make_person
 
 
@@ -82,6 +82,10 @@ def test_the_probe_per_candidate_and_the_set_give_the_same_people_for_every_role
             query = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=per_candidate)
             return set(db.session.scalars(query.where(YoungPerson.id.in_(ids))))
         assert found(True) == found(False), role
+        # Built once for the role with its values left to parameters (the search keeps such statements).
+        later = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=True, params_later=True)
+        given = young_people_scope_params(actor, per_candidate=True)
+        assert set(db.session.scalars(later.where(YoungPerson.id.in_(ids)), given)) == found(True), role
         if role in EXPECTED:
             assert found(True) == {people[name].id for name in EXPECTED[role]}, role
 
@@ -136,3 +140,17 @@ def test_an_operator_of_several_desks_or_of_none_is_probed_like_the_set(scope_wo
     assert found(True, two_desks) == {p.id for name, p in people.items()
                                       if not name.startswith("protected") and "no desk" not in name}
     assert found(True, no_desk) == set()
+
+
+@pytest.mark.parametrize("role", ["coordinator", "operator", "tutor"])
+def test_a_statement_built_for_a_role_holds_no_user_and_refuses_to_run_without_one(scope_world, role):
+    """The search's kept statements: another user's values can never be used in their place."""
+    _people, actors = scope_world
+    actor = actors[role]
+    later = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=True, params_later=True)
+    compiled = later.compile()
+    assert not any(bind.value in (actor.id, actor.organisation_id) for bind in compiled.binds.values()
+                   if bind.key.startswith("scope_")), role
+    with pytest.raises(sa.exc.StatementError, match="scope_"):
+        db.session.scalars(later).all()
+    db.session.rollback()
