@@ -10,9 +10,12 @@ SCAN_LIMIT notes: when readable notes are sparse the page is shorter and its cur
 the last note examined, so no request reads history beyond that. The cursor is the (session start,
 note id) of the last note of the page.
 
-The statements depend only on the reader (id, role, organisation and its tutors) and the page's
-shape, so each reader's are built once and kept (`_statements`): building a merge of twenty-odd
-authors' walks and the rule above it, and computing its cache key, was most of the page's CPU.
+The statements depend only on the reader's role, organisation and its tutors (`_Shape`) and the
+page's shape; the reader's own id is a required parameter (`scope_user`) bound at each execution. So
+they are built once per organisation and kept, and every tutor of a partner shares them: building a
+merge of twenty-odd authors' walks and the rule above it, and computing its cache key, was most of
+the page's CPU, and built per reader it was paid again by each tutor in each worker (the bench's
+slowest notes lists were those first builds).
 """
 
 from __future__ import annotations
@@ -74,9 +77,9 @@ _COLUMNS = (Note.id, Note.session_starts_at, Note.author_id, Note.status, Note.y
 READS_LIMIT = 20  # each row costs ~0.5 ms of formatting, and older reads stay in the audit log
 READS_BATCH = 500
 READS_BATCHES = 2
-# Readers whose statements each worker keeps: ~0.6 MiB a reader at scale 1 (a tutor's merge of 21
-# authors' walks: ~250 KiB per page shape, built and with its cache key), so ~20 MiB at most; a reader
-# beyond them is built again when next seen (the cost of a page before they were kept).
+# Reader shapes (about one per organisation and role) whose statements each worker keeps: ~0.6 MiB each at
+# scale 1 (a merge of 21 authors' walks: ~250 KiB per page shape, built and with its cache key), so ~20 MiB
+# at most; a shape beyond them is built again when next seen.
 READERS_KEPT = 32
 
 
@@ -100,6 +103,30 @@ class NotesList:
     reads: list[Read]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a reader's statements are built from: the reader without their id (bound at execution)."""
+
+    role: str
+    organisation_id: int | None
+    org_tutors: tuple[int, ...]
+    authors: tuple[int, ...]  # the walk's: the organisation's tutors, and a tutor reader if not among them
+
+    def stand_in(self) -> Reader:
+        """The reader the rules are built for: their id a required parameter, never a user's value."""
+        return Reader(sa.bindparam("scope_user", required=True, type_=sa.Integer()), self.role,
+                      self.organisation_id, self.org_tutors)
+
+
+def _shape(reader: Reader) -> _Shape:
+    authors = set(reader.org_tutors) | ({reader.id} if reader.role == TUTOR else set())
+    return _Shape(reader.role, reader.organisation_id, reader.org_tutors, tuple(sorted(authors)))
+
+
+def _bound(reader: Reader, **values) -> dict:
+    return {"scope_user": reader.id, **values}
+
+
 def reader_of(user) -> Reader:
     """The reader behind a user: their organisation's tutors asked once per request (they change when staff do)."""
     org_tutors = ()
@@ -114,12 +141,12 @@ def _newest_first(c):
     return c.session_starts_at.desc(), c.id.desc()
 
 
-def _walk(reader: Reader, *conditions) -> sa.Subquery | None:
+def _walk(shape: _Shape, *conditions) -> sa.Subquery | None:
     """The notes a page may examine (no access check yet): the scope's authors' notes, merged."""
-    if note_rules.needs_breakglass(reader):
+    if note_rules.needs_breakglass(shape):
         branches = [sa.select(*_COLUMNS).where(*conditions)]
-    elif reader.role in (TUTOR, COORD):
-        authors = sorted(set(reader.org_tutors) | ({reader.id} if reader.role == TUTOR else set()))
+    elif shape.role in (TUTOR, COORD):
+        authors = shape.authors
         # Each author's notes as an ordered subquery: PostgreSQL then merges the backward index walks
         # (Merge Append) instead of reading every author's notes in parallel and sorting them.
         shown = [sa.literal_column(c.key, type_=c.type) for c in _COLUMNS]
@@ -170,18 +197,19 @@ class _Statements:
 
 
 @functools.lru_cache(maxsize=2 * READERS_KEPT)  # the first page and the next ones
-def _statements(reader: Reader, with_cursor: bool, size: int, scan_limit: int) -> _Statements | None:
-    """Build a reader's page statements once (the cursor's values are bound at each execution)."""
+def _statements(shape: _Shape, with_cursor: bool, size: int, scan_limit: int) -> _Statements | None:
+    """Build a reader shape's page statements once (the reader and the cursor are bound at each execution)."""
     conditions = []
     if with_cursor:
         conditions.append(sa.tuple_(Note.session_starts_at, Note.id)
                           < sa.tuple_(sa.bindparam("before_at", type_=Note.session_starts_at.type),
                                       sa.bindparam("before_id", type_=Note.id.type)))
-    walk = _walk(reader, *conditions)
+    walk = _walk(shape, *conditions)
     if walk is None:
         return None
     examined = _examined(walk, scan_limit)
-    rule = note_rules.listed_notes_rule(reader, examined.c, org_tutors=list(reader.org_tutors), per_note=True)
+    rule = note_rules.listed_notes_rule(shape.stand_in(), examined.c, org_tutors=list(shape.org_tutors),
+                                        per_note=True)
     chosen = (sa.select(examined.c.id, examined.c.session_starts_at).where(rule)
               .order_by(*_newest_first(examined.c)).limit(size + 1).subquery("chosen"))
     last = (sa.select(walk.c.session_starts_at, walk.c.id).order_by(*_newest_first(walk.c))
@@ -190,12 +218,13 @@ def _statements(reader: Reader, with_cursor: bool, size: int, scan_limit: int) -
 
 
 @functools.lru_cache(maxsize=READERS_KEPT)
-def _flagged_statement(reader: Reader, limit: int, scan_limit: int) -> sa.Select:
-    """A reader's "Da attenzionare" statement, built once."""
+def _flagged_statement(shape: _Shape, limit: int, scan_limit: int) -> sa.Select:
+    """A reader shape's "Da attenzionare" statement, built once (the reader bound at each execution)."""
+    reader = shape.stand_in()
     walk = sa.select(*_COLUMNS).where(Note.needs_attention, Note.status == NoteStatus.FINAL,
                                       Note.attention_seen_at.is_(None), Note.author_id != reader.id).subquery("open")
     examined = _examined(walk, scan_limit)
-    rule = note_rules.listed_notes_rule(reader, examined.c, org_tutors=list(reader.org_tutors), per_note=True)
+    rule = note_rules.listed_notes_rule(reader, examined.c, org_tutors=list(shape.org_tutors), per_note=True)
     return _shown(sa.select(examined.c.id, examined.c.session_starts_at).where(rule)
                   .order_by(*_newest_first(examined.c)).limit(limit).subquery("chosen"))
 
@@ -205,10 +234,11 @@ def notes_page(user, before: Cursor | None = None, *, size: int | None = None,
     """The page of readable notes older than `before` (the newest without it), newest session first."""
     size = size or PAGE_SIZE
     reader = reader or reader_of(user)
-    statements = _statements(reader, before is not None, size, SCAN_LIMIT)
+    statements = _statements(_shape(reader), before is not None, size, SCAN_LIMIT)
     if statements is None:
         return NotesPage([], None)
-    bound = {"before_at": before.starts_at, "before_id": before.note_id} if before is not None else {}
+    bound = _bound(reader, **({"before_at": before.starts_at, "before_id": before.note_id} if before is not None
+                              else {}))
     rows = db.session.execute(statements.page, bound).all()
     if len(rows) > size:
         rows = rows[:size]
@@ -223,7 +253,7 @@ def notes_page(user, before: Cursor | None = None, *, size: int | None = None,
 def flagged_notes(user, *, limit: int = FLAGGED_LIMIT, reader: Reader | None = None) -> list[sa.Row]:
     """Final notes of others flagged for attention and not yet seen by a coordinator, that the user may read."""
     reader = reader or reader_of(user)
-    return db.session.execute(_flagged_statement(reader, limit, SCAN_LIMIT)).all()
+    return db.session.execute(_flagged_statement(_shape(reader), limit, SCAN_LIMIT), _bound(reader)).all()
 
 
 @dataclass(frozen=True)
@@ -260,13 +290,14 @@ class _ReadsStatements:
 
 
 @functools.lru_cache(maxsize=READERS_KEPT)
-def _reads_statements(reader: Reader, dialect: str, batch: int) -> _ReadsStatements:
-    """A reader's statements of the reads box, built once (ids are bound at each execution)."""
+def _reads_statements(shape: _Shape, dialect: str, batch: int) -> _ReadsStatements:
+    """A reader shape's statements of the reads box, built once (the reader and ids are bound at each execution)."""
     from app.notes.services import READ_ACTIONS  # services imports this module
 
+    reader = shape.stand_in()
     events = (sa.select(AuditEvent.id, AuditEvent.object_id)
               .where(AuditEvent.object_type == "note", AuditEvent.action.in_(READ_ACTIONS)))
-    org_tutors = list(reader.org_tutors)
+    org_tutors = list(shape.org_tutors)
     return _ReadsStatements(
         newest=events.order_by(AuditEvent.id.desc()).limit(batch),
         older=(events.where(AuditEvent.id < sa.bindparam("before", type_=AuditEvent.id.type))
@@ -290,7 +321,7 @@ def recent_reads(user, *, limit: int = READS_LIMIT, reader: Reader | None = None
     reader = reader or reader_of(user)
     if note_rules.needs_breakglass(reader):
         return []
-    statements = _reads_statements(reader, db.engine.dialect.name, READS_BATCH)
+    statements = _reads_statements(_shape(reader), db.engine.dialect.name, READS_BATCH)
     kept: list[tuple[int, str]] = []  # (event id, note id as the log writes it), newest first
     starts: dict[str, datetime] = {}
     before = None
@@ -303,7 +334,8 @@ def recent_reads(user, *, limit: int = READS_LIMIT, reader: Reader | None = None
         ids = {i for i in (int_or_none(object_id) for _id, object_id in batch) if i is not None}
         # Keyed by the id as the audit log writes it (str(note.id)): an event is matched exactly as written.
         if ids:
-            starts.update((str(i), at) for i, at in db.session.execute(statements.notes, {"ids": list(ids)}))
+            starts.update((str(i), at) for i, at in db.session.execute(statements.notes,
+                                                                        _bound(reader, ids=list(ids))))
         kept.extend((event_id, object_id) for event_id, object_id in batch if object_id in starts)
         if len(kept) >= limit or len(batch) < READS_BATCH:
             break

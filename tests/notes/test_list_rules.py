@@ -177,3 +177,36 @@ def test_reads_box_walks_at_most_its_batches(app, cases, world, monkeypatch):
     audit.record_now("note.download", actor=world.coordinator, object_type="note", object_id=own)
     assert [r.action for r in listing.recent_reads(world.tutor)] == ["note.download"]
     assert [r.action for r in listing.recent_reads(world.tutor, limit=1)] == ["note.download"]
+
+
+def test_tutors_of_one_partner_share_the_statements_and_each_sees_their_own(app, cases):
+    """The list's statements are built once per organisation, the reader bound at each execution: the
+    colleague, served by the statements built for the tutor, sees the colleague's notes, never the tutor's."""
+    readers, notes = cases
+    tutor, colleague = readers["tutor"], readers["colleague"]
+    listing._statements.cache_clear()
+    listing._flagged_statement.cache_clear()
+    listing._reads_statements.cache_clear()
+    first = {n.id for n in listing.notes_page(tutor, size=100).notes}
+    built = listing._statements.cache_info().misses
+    second = {n.id for n in listing.notes_page(colleague, size=100).notes}
+    assert listing._statements.cache_info().misses == built  # the same statements served the colleague
+    assert first == _brief(tutor)[0] and second == _brief(colleague)[0]
+    assert notes["own draft"] in first and notes["own draft"] not in second
+    assert notes["colleague draft, person I met"] in second and notes["colleague draft, person I met"] not in first
+    # The flags and the reads box too: one build, each reader's own answer.
+    listing.flagged_notes(tutor), listing.recent_reads(tutor)
+    listing.flagged_notes(colleague), listing.recent_reads(colleague)
+    assert listing._flagged_statement.cache_info().misses == listing._reads_statements.cache_info().misses == 1
+
+
+def test_a_kept_statement_holds_no_reader_and_refuses_to_run_without_one(app, cases):
+    readers, _notes = cases
+    reader = listing.reader_of(readers["tutor"])
+    statements = listing._statements(listing._shape(reader), False, 10, 100)
+    assert "scope_user" in statements.page.compile().binds
+    assert all(bind.value != reader.id for name, bind in statements.page.compile().binds.items()
+               if name.startswith("scope"))
+    with pytest.raises(sa.exc.StatementError, match="scope_user"):
+        db.session.execute(statements.page).all()
+    db.session.rollback()
