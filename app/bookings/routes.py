@@ -19,7 +19,7 @@ from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
-from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, YoungPerson, desk_operators, desk_tutors
+from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, desk_operators, desk_tutors
 from app.people import services as people_services
 from app.policy import (
     bookable_desks,
@@ -29,8 +29,8 @@ from app.policy import (
     can_view_young_person,
     get_appointment_or_404,
     has_permission,
+    person_in_scope,
     requires,
-    scoped_young_people,
 )
 
 DAYS_AHEAD = 7
@@ -53,13 +53,6 @@ def _actor() -> User:
     return current_user._get_current_object()
 
 
-def _person(actor: User, person_id: int | None) -> YoungPerson | None:
-    if person_id is None:
-        return None
-    return db.session.scalar(scoped_young_people(sa.select(YoungPerson), actor, per_candidate=True)
-                             .where(YoungPerson.id == person_id))
-
-
 def _load_staff(desk: Desk) -> None:
     """The desk's tutors and operators in one statement instead of two lazy loads (the tutor list and
     can_book's operator check both read them); same rows and order as the relationships."""
@@ -77,7 +70,7 @@ def _load_staff(desk: Desk) -> None:
 def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     """Everything the stepper shows for the choices made so far (fresh slots every time)."""
     actor = _actor()
-    person = move_of.young_person if move_of is not None else _person(actor, int_or_none(args.get("person")))
+    person = move_of.young_person if move_of is not None else person_in_scope(actor, int_or_none(args.get("person")))
     service = move_of.service if move_of is not None else args.get("service", "")
     if service not in DESK_SERVICES:
         service = ""

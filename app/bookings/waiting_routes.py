@@ -13,9 +13,9 @@ from app.domain.errors import DomainError
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import redirect_after_post
-from app.models import DESK_SERVICES, RECALL_OUTCOMES, Desk, YoungPerson
+from app.models import DESK_SERVICES, RECALL_OUTCOMES, Desk
 from app.people import services as people_services
-from app.policy import bookable_desks, requires, scoped_young_people
+from app.policy import bookable_desks, person_in_scope, requires
 
 
 def _done(message: str):
@@ -43,8 +43,7 @@ def waiting_index():
 
 def _form_context(values: dict, errors: dict | None = None) -> dict:
     person_id = _int(values.get("persona"))
-    person = db.session.scalar(scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
-                               .where(YoungPerson.id == person_id)) if person_id else None
+    person = person_in_scope(current_user, person_id)
     q = (values.get("q") or "").strip()
     found = people_services.search(current_user, q) if q and person is None else []
     desks = list(db.session.scalars(bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), current_user)

@@ -605,8 +605,7 @@ def link_person(actor, ticket: Ticket, person_id: int) -> YoungPerson:
     """Say who the ticket is about (a record in the actor's scope)."""
     if not policy.can_book_ticket(actor, ticket):
         raise Forbidden(_("Non puoi prenotare per questa richiesta."))
-    person = db.session.scalar(policy.scoped_young_people(sa.select(YoungPerson), actor)
-                               .where(YoungPerson.id == person_id))
+    person = policy.person_in_scope(actor, person_id)
     if person is None:
         raise NotFound(_("Persona non trovata."))
     ticket.young_person_id = person.id

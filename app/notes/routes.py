@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,10 +9,9 @@ from flask_login import current_user
 from app import policy
 from app.audit.chain import action_label
 from app.domain.errors import Conflict, DomainError, Invalid
-from app.extensions import db
 from app.formatting import role_label
 from app.htmx import is_htmx as _is_htmx
-from app.models import OUTCOMES, PROGRESS, REFERRALS, Note, YoungPerson
+from app.models import OUTCOMES, PROGRESS, REFERRALS, Note
 from app.notes import bp, listing, services
 from app.notes.forms import AddendumForm, BreakGlassForm, parse_note, too_long
 from app.notes.pdf import RenderFailed
@@ -218,8 +216,7 @@ def dossier(person_id: int):
     """A "dossier" PDF with all the final notes on one young person that the reader may see."""
     if policy.needs_breakglass(current_user):
         abort(404)
-    person = db.session.scalar(policy.scoped_young_people(sa.select(YoungPerson), current_user, per_candidate=True)
-                               .where(YoungPerson.id == person_id))
+    person = policy.person_in_scope(current_user, person_id)
     notes = services.person_final_notes(current_user, person_id) if person else []
     if not notes:
         abort(404)

@@ -6,7 +6,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -56,8 +55,7 @@ def _name_contains(person, name: str) -> sa.ColumnElement:
 
 def _search_statement(role: str, by_code: bool, narrow: bool, long_words: int, short_words: int) -> sa.Select:
     """The search's statement for one shape of search, with every value a parameter (see `search`)."""
-    query = policy.scoped_young_people(sa.select(YoungPerson), SimpleNamespace(role=role, id=None, organisation_id=None),
-                                       per_candidate=True,
+    query = policy.scoped_young_people(sa.select(YoungPerson), policy.role_stand_in(role), per_candidate=True,
                                        params_later=True)
     person = YoungPerson
     if by_code:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from flask import abort
 from sqlalchemy.ext.compiler import compiles
@@ -153,14 +155,35 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
     return query.where(sa.false())
 
 
-def can_view_young_person(user, person) -> bool:
-    """True when the record is in the user's scope (one query)."""
+def role_stand_in(role: str) -> SimpleNamespace:
+    """A user of `role` with no id or organisation: what a statement kept for the role is built for
+    (with params_later=True, so every value of the user is a required parameter)."""
+    return SimpleNamespace(role=role, id=None, organisation_id=None)
+
+
+# One statement per role, kept: building the scope cost more CPU than the probe it asks.
+_PERSON_IN_SCOPE: dict[str, sa.Select] = {}
+
+
+def person_in_scope(user, person_id: int | None):
+    """The young person `person_id` if in the user's scope, else None (one probe by primary key)."""
     from app.models import YoungPerson
 
-    found = db.session.scalar(
-        scoped_young_people(sa.select(YoungPerson.id), user, per_candidate=True).where(YoungPerson.id == person.id)
-    )
-    return found is not None
+    if person_id is None:
+        return None
+    statement = _PERSON_IN_SCOPE.get(user.role)
+    if statement is None:
+        statement = _PERSON_IN_SCOPE[user.role] = (
+            scoped_young_people(sa.select(YoungPerson), role_stand_in(user.role), per_candidate=True,
+                                params_later=True)
+            .where(YoungPerson.id == sa.bindparam("person_id", required=True)))
+    return db.session.scalar(statement, {**young_people_scope_params(user, per_candidate=True),
+                                         "person_id": person_id})
+
+
+def can_view_young_person(user, person) -> bool:
+    """True when the record is in the user's scope (one query)."""
+    return person_in_scope(user, person.id) is not None
 
 
 def can_view_person_details(user, person) -> bool:
@@ -175,10 +198,7 @@ def can_register_young_people(user) -> bool:
 
 def get_young_person_or_404(person_id: int, user):
     """Load a young person in the user's scope; 404 otherwise (no existence leak)."""
-    from app.models import YoungPerson
-
-    person = db.session.scalar(scoped_young_people(sa.select(YoungPerson), user, per_candidate=True)
-                               .where(YoungPerson.id == person_id))
+    person = person_in_scope(user, person_id)
     if person is None:
         abort(404)
     return person

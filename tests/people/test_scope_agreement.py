@@ -15,7 +15,7 @@ from app.models import Appointment, Desk, YoungPerson
 from app.models.appointment import Status
 from app.models.base import utcnow
 from app.people import services
-from app.policy import get_young_person_or_404, scoped_young_people, young_people_scope_params
+from app.policy import get_young_person_or_404, person_in_scope, scoped_young_people, young_people_scope_params
 from tests.bookings.factories import make_desk, make_person
 
 
@@ -86,6 +86,8 @@ def test_the_probe_per_candidate_and_the_set_give_the_same_people_for_every_role
         later = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=True, params_later=True)
         given = young_people_scope_params(actor, per_candidate=True)
         assert set(db.session.scalars(later.where(YoungPerson.id.in_(ids)), given)) == found(True), role
+        # The person pages' probe, one statement kept per role and asked by each user of it in turn.
+        assert {i for i in ids if person_in_scope(actor, i) is not None} == found(False), role
         if role in EXPECTED:
             assert found(True) == {people[name].id for name in EXPECTED[role]}, role
 
