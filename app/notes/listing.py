@@ -11,11 +11,11 @@ the last note examined, so no request reads history beyond that. The cursor is t
 note id) of the last note of the page.
 
 The statements depend only on the reader's role, organisation and its tutors (`_Shape`) and the
-page's shape; the reader's own id is a required parameter (`scope_user`) bound at each execution. So
-they are built once per organisation and kept, and every tutor of a partner shares them: building a
-merge of twenty-odd authors' walks and the rule above it, and computing its cache key, was most of
-the page's CPU, and built per reader it was paid again by each tutor in each worker (the bench's
-slowest notes lists were those first builds).
+page's shape; the reader's own id is a required parameter (`policy.people.user_id_param`) bound at
+each execution. So they are built once per organisation and kept, and every tutor of a partner
+shares them: building a merge of twenty-odd authors' walks and the rule above it, and computing its
+cache key, was most of the page's CPU, and built per reader it was paid again by each tutor in each
+worker (the bench's slowest notes lists were those first builds).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from app.extensions import db
 from app.models import Appointment, AuditEvent, Desk, Note, NoteStatus, User, YoungPerson
 from app.policy import notes as note_rules
 from app.policy.core import COORD, TUTOR
+from app.policy.people import SCOPE_USER, user_id_param
 
 PAGE_SIZE = 50
 SCAN_LIMIT = 1000
@@ -114,8 +115,7 @@ class _Shape:
 
     def stand_in(self) -> Reader:
         """The reader the rules are built for: their id a required parameter, never a user's value."""
-        return Reader(sa.bindparam("scope_user", required=True, type_=sa.Integer()), self.role,
-                      self.organisation_id, self.org_tutors)
+        return Reader(user_id_param(), self.role, self.organisation_id, self.org_tutors)
 
 
 def _shape(reader: Reader) -> _Shape:
@@ -124,7 +124,7 @@ def _shape(reader: Reader) -> _Shape:
 
 
 def _bound(reader: Reader, **values) -> dict:
-    return {"scope_user": reader.id, **values}
+    return {SCOPE_USER: reader.id, **values}
 
 
 def reader_of(user) -> Reader:

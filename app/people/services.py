@@ -71,6 +71,8 @@ def _search_statement(role: str, by_code: bool, narrow: bool, long_words: int, s
         person = aliased(YoungPerson, candidates)
         # Outside the fence, a short word is only a filter: inside it, PostgreSQL would also read the whole
         # trigram index for it ("De": 50,000 entries, ~20 ms) and intersect the two.
+        # Conditions and order on the subquery's own columns: through the alias, SQLAlchemy would adapt
+        # each attribute to the subquery (~1 ms of CPU per build).
         columns = candidates.c
         query = sa.select(person).where(*(_name_contains(columns, f"short_{n}") for n in range(short_words)))
     else:

@@ -69,9 +69,9 @@ def young_people_scope_params(user, *, per_candidate: bool = False) -> dict:
     if user.role == COORD:
         return {"scope_org": user.organisation_id}
     if user.role == OPER:
-        return {"scope_user": user.id, **({"scope_desks": _operator_desks(user)} if per_candidate else {})}
+        return {SCOPE_USER: user.id, **({"scope_desks": _operator_desks(user)} if per_candidate else {})}
     if user.role == TUTOR:
-        return {"scope_user": user.id}
+        return {SCOPE_USER: user.id}
     return {}
 
 
@@ -104,7 +104,9 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
     from app.models import Appointment, YoungPerson
 
     def value(name: str, given, *, expanding: bool = False):
-        return sa.bindparam(name, required=True, expanding=expanding) if params_later else given
+        if not params_later:
+            return given
+        return user_id_param() if name == SCOPE_USER else sa.bindparam(name, required=True, expanding=expanding)
 
     def met(column, ids) -> sa.ColumnElement:
         """Has an appointment whose `column` (desk or tutor) is `ids` (one id, a list, or a query of ids)."""
@@ -132,7 +134,7 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
             sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id.in_(org_tutors)),
         )
     if user.role == OPER:
-        operator = value("scope_user", user.id)
+        operator = value(SCOPE_USER, user.id)
         if per_candidate:
             # An operator has one desk or a few: their ids, read first, make each probe a single descent
             # of ix_appointments_person_desk to (person, desk) instead of a scan of the person's ~20
@@ -147,7 +149,7 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
             YoungPerson.protected.is_(False),
         )
     if user.role == TUTOR:
-        tutor = value("scope_user", user.id)
+        tutor = value(SCOPE_USER, user.id)
         return query.where(
             sa.or_(YoungPerson.tutor_id == tutor, met(Appointment.tutor_id, tutor)),
             sa.or_(YoungPerson.protected.is_(False), YoungPerson.tutor_id == tutor),
@@ -155,10 +157,20 @@ def scoped_young_people(query: sa.Select, user, *, per_candidate: bool = False,
     return query.where(sa.false())
 
 
+SCOPE_USER = "scope_user"
+
+
+def user_id_param() -> sa.BindParameter:
+    """The user's id as a required parameter, bound at each execution (young_people_scope_params gives it):
+    the one stand-in for a user's id in every statement kept for many users (people search, person probe,
+    notes list). Left unbound it is an error, never another user's value."""
+    return sa.bindparam(SCOPE_USER, required=True, type_=sa.Integer())
+
+
 def role_stand_in(role: str) -> SimpleNamespace:
-    """A user of `role` with no id or organisation: what a statement kept for the role is built for
-    (with params_later=True, so every value of the user is a required parameter)."""
-    return SimpleNamespace(role=role, id=None, organisation_id=None)
+    """A user of `role` whose id is `user_id_param()` and who has no organisation: what a statement kept
+    for the role is built for (with params_later=True, so every value of the user is a required parameter)."""
+    return SimpleNamespace(role=role, id=user_id_param(), organisation_id=None)
 
 
 # One statement per role, kept: building the scope cost more CPU than the probe it asks.
