@@ -93,8 +93,10 @@ def demo_totp_secret(email: str) -> str:
 def seed_network() -> dict[str, Organisation]:
     """Create or update the partner organisations; returns them by short name."""
     by_short: dict[str, Organisation] = {}
+    existing = {org.name: org for org in db.session.scalars(
+        sa.select(Organisation).where(Organisation.name.in_([entry["name"] for entry in NETWORK])))}
     for entry in NETWORK:
-        org = db.session.scalar(sa.select(Organisation).where(Organisation.name == entry["name"]))
+        org = existing.get(entry["name"])
         if org is None:
             org = Organisation(**entry)
             db.session.add(org)

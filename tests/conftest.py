@@ -110,7 +110,8 @@ def _clean(app) -> None:
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)  # noqa: S608 - table names from metadata
         with db.engine.begin() as conn:
-            filled = [t for t in tables if t in set(conn.execute(sa.text(probe)).scalars())]
+            with_rows = set(conn.execute(sa.text(probe)).scalars())  # once: in the comprehension, once per table
+            filled = [t for t in tables if t in with_rows]
             if conn.dialect.name == "postgresql":
                 # Sequences read since their last restart (last_value is NULL until nextval).
                 counters = conn.execute(sa.text(
@@ -213,6 +214,16 @@ class HubClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+@pytest.fixture(autouse=True)
+def pinned_today():
+    """tests.bookings.conftest.tomorrow_at counts from the day the test started (see there)."""
+    from tests.bookings.conftest import pin_today, unpin_today
+
+    pin_today()
+    yield
+    unpin_today()
+
+
 _APPS: dict[str, tuple] = {}  # database URL -> (the app of this process, its config as built)
 
 
@@ -249,8 +260,6 @@ def app(database_url):
     yield app
     db.session.remove()
     ctx.pop()
-    with app.app_context():
-        db.engine.dispose()
 
 
 @pytest.fixture

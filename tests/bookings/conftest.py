@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,23 @@ from tests.bookings.factories import make_desk, make_person
 ROME = ZoneInfo("Europe/Rome")
 
 
+# The day a test started (Rome), pinned by the autouse fixture `pinned_today` of tests/conftest.py: a test that
+# runs across midnight books every appointment from the same day, not half of them a day later (on a
+# Friday night, "tomorrow" turned into a Saturday between two bookings of one fixture).
+_TODAY: list[date] = []
+
+
+def pin_today() -> None:
+    _TODAY[:] = [datetime.now(ROME).date()]
+
+
+def unpin_today() -> None:
+    _TODAY.clear()
+
+
 def tomorrow_at(hour: int, minute: int = 0, days: int = 1) -> datetime:
-    """An aware instant `days` from today at a local wall-clock time."""
-    day = datetime.now(ROME).date() + timedelta(days=days)
+    """An aware instant `days` from the day the test started at a local wall-clock time."""
+    day = (_TODAY[0] if _TODAY else datetime.now(ROME).date()) + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), ROME)
 
 

@@ -12,13 +12,14 @@ slots), which keeps the 49 re-renders per round cheap enough for the time budget
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import re
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,8 @@ def server(app, database_url):
 
     Sync workers: four requests at once are enough to race on the database's guarantees, which is
     what these tests prove (the threaded production model runs in tests/ops); sixteen threads on two
-    cores only stretched each scenario from ~40 s to ~80 s.
+    cores only stretched each scenario from ~40 s to ~80 s. --preload imports the app once in the
+    master (tests/ops/ops_wsgi.py closes its pool before the fork): four imports cost ~6 s of CPU.
     """
     port = free_port()
     env = {**os.environ, "HUB_ENV": "testing", "TEST_DATABASE_URL": database_url, "DATABASE_URL": database_url,
@@ -54,7 +56,7 @@ def server(app, database_url):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "-w", "4", "-b", f"127.0.0.1:{port}", "--timeout", "120", "--backlog", "256",
-         "--log-level", "warning", "wsgi:app"],
+         "--log-level", "warning", "--preload", "tests.ops.ops_wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -108,18 +110,18 @@ def _fire(clients: list[HttpClient], forms: list[dict]) -> list[int]:
     return statuses
 
 
-def _working_days(n: int) -> list[int]:
-    """Offsets from today of the next `n` days that are not national holidays (the desks close then)."""
-    today = tomorrow_at(0, days=0).date()
+@functools.cache
+def _working_days(today: date, n: int) -> list[int]:
+    """Offsets from `today` of the next `n` days that are not national holidays (the desks close then)."""
     closed = holidays_between(today, today + timedelta(days=3 * n))
     return [d for d in range(1, 3 * n) if today + timedelta(days=d) not in closed][:n]
 
 
-ROUND_DAYS = _working_days(ROUNDS)
-
-
 def _slot(tutor_id: int, round_number: int) -> tuple[str, datetime]:
-    starts = tomorrow_at(10, days=ROUND_DAYS[round_number])
+    # From the day the test started (tomorrow_at is pinned to it): days listed at import, before
+    # midnight, put a round on 8 December in a run that crossed midnight.
+    days = _working_days(tomorrow_at(0, days=0).date(), ROUNDS)
+    starts = tomorrow_at(10, days=days[round_number])
     return f"{tutor_id}|{starts.astimezone(UTC).isoformat()}", starts
 
 
