@@ -126,11 +126,13 @@ def _clean(app) -> None:
             with append_only_suspended(conn):
                 for table in filled:
                     conn.execute(sa.text(f'DELETE FROM "{table}"'))  # noqa: S608 - table names from metadata
-                for counter in counters:
-                    if counter == "sqlite_sequence":
-                        conn.execute(sa.text("DELETE FROM sqlite_sequence"))
-                    else:
-                        conn.execute(sa.text(f"ALTER SEQUENCE {counter} RESTART"))
+                if counters == ["sqlite_sequence"]:
+                    conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+                elif counters:
+                    # setval, not ALTER SEQUENCE … RESTART: no DDL, so no catalogue invalidation that
+                    # makes every pooled connection plan its statements again.
+                    conn.execute(sa.text("SELECT " + ", ".join(
+                        f"setval('{counter}', 1, false)" for counter in counters)))
 
 
 # How `make test` shares the suite between its xdist workers (-n 2 --dist loadfile): a file's tests
