@@ -70,8 +70,13 @@ def test_sigkill_during_a_burst_of_bookings_leaves_no_partial_rows(app, network,
         statuses: list = [None] * BURST
         done = threading.Event()
         kills: list[int] = []
+        killed = threading.Condition()
 
         def book(index: int) -> None:
+            # The burst goes in three waves, after the first, second and third kill (the kills go on
+            # meanwhile): a burst sent all at once could end, on a quick machine, before the third.
+            with killed:
+                killed.wait_for(lambda: len(kills) > index * 3 // BURST, timeout=procs.TIMEOUT)
             try:
                 statuses[index] = browser.request("POST", "/appuntamenti", forms[index], htmx=True)[0]
             except OSError as error:  # the worker serving us was killed: recorded, checked below
@@ -81,11 +86,15 @@ def test_sigkill_during_a_burst_of_bookings_leaves_no_partial_rows(app, network,
             while not done.is_set() and len(kills) < 12:
                 workers = node.worker_pids()
                 if workers:
+                    victim = workers[len(kills) % len(workers)]
                     try:
-                        os.kill(workers[len(kills) % len(workers)], signal.SIGKILL)
-                        kills.append(workers[0])
+                        os.kill(victim, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                    else:
+                        with killed:
+                            kills.append(victim)
+                            killed.notify_all()
                 done.wait(0.15)  # pacing of the fault injector
 
         threads = [threading.Thread(target=book, args=(i,), daemon=True) for i in range(BURST)]
