@@ -14,8 +14,8 @@ ROME = ZoneInfo("Europe/Rome")
 
 
 # The day a test started (Rome), pinned by the autouse fixture `pinned_today` of tests/conftest.py: a test that
-# runs across midnight books every appointment from the same day, not half of them a day later (on a
-# Friday night, "tomorrow" turned into a Saturday between two bookings of one fixture).
+# runs across midnight books every appointment from the same day, not half of them a day later (in a run
+# that crossed into a Friday, "tomorrow" turned into a Saturday between two bookings of one fixture).
 _TODAY: list[date] = []
 
 
