@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 # Every test process (each xdist worker too) gets its own instance folder, so the PDF
 # archive, e-mail files and keys of a test run never touch the developer's instance/.
@@ -110,7 +111,7 @@ def _clean(app) -> None:
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)  # noqa: S608 - table names from metadata
         with db.engine.begin() as conn:
-            with_rows = set(conn.execute(sa.text(probe)).scalars())  # once: in the comprehension, once per table
+            with_rows = set(conn.execute(sa.text(probe)).scalars())  # asked once, not inside the comprehension
             filled = [t for t in tables if t in with_rows]
             if conn.dialect.name == "postgresql":
                 # Sequences read since their last restart (last_value is NULL until nextval).
@@ -217,13 +218,11 @@ class HubClient(FlaskClient):
 
 
 @pytest.fixture(autouse=True)
-def pinned_today():
+def pinned_today(monkeypatch):
     """tests.bookings.conftest.tomorrow_at counts from the day the test started (see there)."""
-    from tests.bookings.conftest import pin_today, unpin_today
+    from tests.bookings import conftest as bookings
 
-    pin_today()
-    yield
-    unpin_today()
+    monkeypatch.setattr(bookings, "PINNED_TODAY", datetime.now(bookings.ROME).date())
 
 
 _APPS: dict[str, tuple] = {}  # database URL -> (the app of this process, its config as built)

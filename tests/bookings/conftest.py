@@ -13,23 +13,15 @@ from tests.bookings.factories import make_desk, make_person
 ROME = ZoneInfo("Europe/Rome")
 
 
-# The day a test started (Rome), pinned by the autouse fixture `pinned_today` of tests/conftest.py: a test that
-# runs across midnight books every appointment from the same day, not half of them a day later (in a run
-# that crossed into a Friday, "tomorrow" turned into a Saturday between two bookings of one fixture).
-_TODAY: list[date] = []
-
-
-def pin_today() -> None:
-    _TODAY[:] = [datetime.now(ROME).date()]
-
-
-def unpin_today() -> None:
-    _TODAY.clear()
+# The day a test started (Rome), set for each test by the autouse fixture `pinned_today` of tests/conftest.py:
+# a test that runs across midnight books every appointment from the same day, not half of them a day later
+# (in a run that crossed into a Friday, "tomorrow" turned into a Saturday between two bookings of one fixture).
+PINNED_TODAY: date | None = None
 
 
 def tomorrow_at(hour: int, minute: int = 0, days: int = 1) -> datetime:
     """An aware instant `days` from the day the test started at a local wall-clock time."""
-    day = (_TODAY[0] if _TODAY else datetime.now(ROME).date()) + timedelta(days=days)
+    day = (PINNED_TODAY or datetime.now(ROME).date()) + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), ROME)
 
 
