@@ -20,7 +20,7 @@ from app.domain import availability as engine
 from app.domain import numbers
 from app.extensions import db
 from app.formatting import ROME
-from app.models import DESK_SERVICES, MODES, STATUS_LABELS, Appointment, Desk, Organisation, Status, User, YoungPerson
+from app.models import DESK_SERVICES, MODES, STATUS_LABELS, Appointment, Desk, Organisation, Status, User
 from app.models.base import utcnow
 
 VIEWS = ("day", "week")
@@ -36,11 +36,6 @@ def today_local(now: datetime | None = None) -> date:
 def local_midnight(day: date) -> datetime:
     """00:00 in Rome of a local date (aware)."""
     return datetime.combine(day, datetime.min.time(), ROME)
-
-
-def note_url_for(appointment: Appointment) -> str:
-    """Where "Scrivi la nota" leads: the notes area's editor (a final note opens its page from there)."""
-    return url_for("notes.editor", appointment_id=appointment.id)
 
 
 def _int(value) -> int | None:
@@ -121,9 +116,9 @@ def filter_choices(user) -> FilterChoices:
     return FilterChoices(desks=desks, towns=towns, tutors=tutors)
 
 
-def appointments(user, filters: AgendaFilters) -> list[Appointment]:
-    """Appointments in scope and in the window, filtered, by start time."""
-    query = policy.scoped_appointments(sa.select(Appointment), user).where(
+def _window(query: sa.Select, user, filters: AgendaFilters) -> sa.Select:
+    """`query` (over appointments) narrowed to the user's scope, the window and the filters, by start time."""
+    query = policy.scoped_appointments(query, user).where(
         Appointment.starts_at >= local_midnight(filters.first),
         Appointment.starts_at < local_midnight(filters.last + timedelta(days=1)))
     if filters.desk_id:
@@ -134,22 +129,63 @@ def appointments(user, filters: AgendaFilters) -> list[Appointment]:
         query = query.where(Appointment.tutor_id == filters.tutor_id)
     if filters.status:
         query = query.where(Appointment.status == filters.status)
-    # The rows show names only: the desk's town, partner and services and the tutor's organisation (joined or
-    # selectin loads on every row) are not read.
+    return query.order_by(Appointment.starts_at, Appointment.id)
+
+
+def appointments(user, filters: AgendaFilters) -> list[Appointment]:
+    """Appointments in scope and in the window, filtered, by start time (whole objects: the day sheet)."""
+    # The sheet shows names, phones and labels: the desk's town, partner and services and the tutor's
+    # organisation (joined or selectin loads on every row) are not read.
     desk = sa.orm.defaultload(Appointment.desk)
-    query = query.options(desk.lazyload(Desk.service_rows), desk.lazyload(Desk.municipality),
-                          desk.lazyload(Desk.partner), sa.orm.defaultload(Appointment.tutor).lazyload(User.organisation))
-    return list(db.session.scalars(query.order_by(Appointment.starts_at, Appointment.id)))
+    return list(db.session.scalars(_window(sa.select(Appointment), user, filters).options(
+        desk.lazyload(Desk.service_rows), desk.lazyload(Desk.municipality), desk.lazyload(Desk.partner),
+        sa.orm.defaultload(Appointment.tutor).lazyload(User.organisation))))
 
 
-def visible_people(user, rows: list[Appointment]) -> set[int]:
-    """Ids of the young people of these rows whom the user may see by name (one query)."""
-    ids = {a.young_person_id for a in rows}
-    if not ids:
-        return set()
-    query = policy.scoped_young_people(sa.select(YoungPerson.id), user, per_candidate=True).where(
-        YoungPerson.id.in_(ids))
-    return set(db.session.scalars(query))
+@dataclass(frozen=True, slots=True)
+class AgendaRow:
+    """One line of the agenda: the columns it shows, read as values, not as ORM objects.
+
+    A tutor's week at ten years of data holds about 40 of them: whole appointments, each joined to
+    its desk, tutor and young person, cost ~0.2 ms a row to load, more than the rest of the page
+    (docs/benchmarks.md). The person's name and code come separately, only for the people the user
+    may see (`visible_people`).
+    """
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    service: str
+    mode: str
+    young_person_id: int
+    desk_name: str
+    tutor_name: str
+
+
+def agenda_rows(user, filters: AgendaFilters) -> list[AgendaRow]:
+    """The agenda's lines in scope and in the window, filtered, by start time (one statement)."""
+    query = _window(sa.select(Appointment.id, Appointment.starts_at, Appointment.ends_at, Appointment.status,
+                              Appointment.service, Appointment.mode, Appointment.young_person_id,
+                              Desk.name, User.full_name)
+                    .join(Desk, Desk.id == Appointment.desk_id).join(User, User.id == Appointment.tutor_id),
+                    user, filters)
+    return [AgendaRow(*row) for row in db.session.execute(query)]
+
+
+def visible_people(user, rows: list[Appointment] | list[AgendaRow]) -> dict[int, tuple[str, str]]:
+    """Name and code of the young people of these rows whom the user may see by name, by id (one query)."""
+    return policy.names_in_scope(user, {a.young_person_id for a in rows})
+
+
+def id_url(endpoint: str, name: str):
+    """`url_for(endpoint, **{name: id})` for the many ids of one page: the rule is built once.
+
+    Werkzeug builds a URL in ~30 µs; two links on each of a week's rows made that a tenth of the page.
+    """
+    marker = "2147483647"
+    head, tail = url_for(endpoint, **{name: int(marker)}).split(marker)
+    return lambda value: f"{head}{int(value)}{tail}"
 
 
 def row_labels() -> dict[str, dict[str, str]]:
@@ -159,9 +195,9 @@ def row_labels() -> dict[str, dict[str, str]]:
             "mode": {code: str(label) for code, label in MODES.items()}}
 
 
-def by_day(rows: list[Appointment], first: date, last: date) -> OrderedDict[date, list[Appointment]]:
+def by_day(rows: list[AgendaRow], first: date, last: date) -> OrderedDict[date, list[AgendaRow]]:
     """Every local day of the window (empty ones too) with its appointments."""
-    days: OrderedDict[date, list[Appointment]] = OrderedDict()
+    days: OrderedDict[date, list[AgendaRow]] = OrderedDict()
     day = first
     while day <= last:
         days[day] = []

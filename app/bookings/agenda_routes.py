@@ -15,12 +15,14 @@ from app.policy import agenda_is_personal, can_have_tutor_feed, has_permission, 
 
 
 def _agenda_context(filters: agenda.AgendaFilters, **extra) -> dict:
-    rows = agenda.appointments(current_user, filters)
+    rows = agenda.agenda_rows(current_user, filters)
     manages_waiting = has_permission(current_user, "waiting.manage")
     context = dict(
         filters=filters, choices=agenda.filter_choices(current_user), days=agenda.by_day(rows, filters.first,
                                                                                          filters.last),
-        visible=agenda.visible_people(current_user, rows), statuses=STATUS_LABELS, note_url_for=agenda.note_url_for,
+        visible=agenda.visible_people(current_user, rows), statuses=STATUS_LABELS,
+        detail_url=agenda.id_url("bookings.detail", "appointment_id"),
+        note_url=agenda.id_url("notes.editor", "appointment_id"),
         personal=agenda_is_personal(current_user), sheet_desk=agenda.sheet_desk(current_user,
                                                                                               filters.desk_id),
         freed=waiting.open_entries(current_user)[:5] if manages_waiting else [],

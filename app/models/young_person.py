@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -142,9 +143,15 @@ class YoungPerson(db.Model):
     def is_erased(self) -> bool:
         return self.erased_at is not None
 
-    @property
+    @hybrid_property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @full_name.inplace.expression
+    @classmethod
+    def _full_name_expression(cls) -> sa.ColumnElement[str]:
+        """The same name in SQL, for lists that read columns instead of whole records."""
+        return (cls.first_name + " " + cls.last_name).label("full_name")
 
     def age(self, today: date) -> int:
         """Completed years on `today`."""

@@ -83,6 +83,7 @@ from app.policy.people import (  # noqa: F401
     can_view_person_details,
     can_view_young_person,
     get_young_person_or_404,
+    names_in_scope,
     person_in_scope,
     role_stand_in,
     scoped_young_people,

@@ -193,6 +193,31 @@ def person_in_scope(user, person_id: int | None):
                                          "person_id": person_id})
 
 
+# The same for a list's rows: the people among `ids` the user may see, with what the list shows of them.
+_NAMES_IN_SCOPE: dict[str, sa.Select] = {}
+
+
+def names_in_scope(user, ids) -> dict[int, tuple[str, str]]:
+    """Name and code of those of the young people `ids` whom the user may see, by id (one statement).
+
+    A list that shows appointments of people outside the user's scope (a tutor's agenda, a desk's
+    day) shows "Riservato" for them: only the names returned here are read from the database.
+    """
+    from app.models import YoungPerson
+
+    ids = list(ids)
+    if not ids:
+        return {}
+    statement = _NAMES_IN_SCOPE.get(user.role)
+    if statement is None:
+        statement = _NAMES_IN_SCOPE[user.role] = (
+            scoped_young_people(sa.select(YoungPerson.id, YoungPerson.full_name, YoungPerson.code),
+                                role_stand_in(user.role), per_candidate=True, params_later=True)
+            .where(YoungPerson.id.in_(sa.bindparam("person_ids", expanding=True, required=True))))
+    rows = db.session.execute(statement, {**young_people_scope_params(user, per_candidate=True), "person_ids": ids})
+    return {row.id: (row.full_name, row.code) for row in rows}
+
+
 def can_view_young_person(user, person) -> bool:
     """True when the record is in the user's scope (one query)."""
     return person_in_scope(user, person.id) is not None

@@ -104,6 +104,33 @@ def test_admin_sees_the_network_and_filters(two_desks, client, make_user, networ
     assert w.person.full_name in cancelled and w.other.full_name not in cancelled
 
 
+def test_a_protected_person_is_reserved_for_whom_may_not_see_them(two_desks, client, make_user, network, app):
+    w = two_desks
+    w.other.protected, w.other.tutor_id = True, w.ala_tutor.id
+    db.session.commit()
+    login(client, make_user("admin").email)
+    html = client.get(f"/agenda?{day_args(w)}").get_data(as_text=True)
+    assert w.person.full_name in html and "Riservato" in html
+    assert w.other.full_name not in html and w.other.code not in html
+    assert f"/appuntamenti/{w.there.id}" in html  # the appointment itself stays on the calendar
+    coordinator = app.test_client()
+    login(coordinator, make_user("coordinator", organisation=network["Ala Milano"]).email)
+    html = coordinator.get(f"/agenda?{day_args(w)}").get_data(as_text=True)
+    assert w.other.full_name in html and w.other.code in html and "Riservato" not in html
+
+
+def test_row_links_are_the_routes_urls(two_desks, app):
+    from flask import url_for
+
+    from app.bookings.agenda import id_url
+
+    with app.test_request_context("/agenda"):
+        detail, note = id_url("bookings.detail", "appointment_id"), id_url("notes.editor", "appointment_id")
+        for value in (1, 42, 2147483646, 10**12):
+            assert detail(value) == url_for("bookings.detail", appointment_id=value)
+            assert note(value) == url_for("notes.editor", appointment_id=value)
+
+
 def test_tutor_feed_initials_and_code_only_and_revocable(two_desks, client):
     w = two_desks
     login(client, w.tutor.email)
