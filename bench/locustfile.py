@@ -50,6 +50,23 @@ def _measure(environment) -> None:
     gevent.spawn_later(DURATION, environment.runner.quit)
 
 
+@events.quitting.add_listener
+def _write_histograms(environment, **_kwargs) -> None:
+    """Each route's response times of the measured time (locust's rounded histogram), for run.py to pool rounds."""
+    path = os.environ.get("BENCH_HISTOGRAMS")
+    if not path:
+        return
+    entries: dict[str, dict] = {}
+    for entry in environment.runner.stats.entries.values():  # keyed by (name, method): one route, one name
+        total = entries.setdefault(entry.name, {"count": 0, "failures": 0, "times": {}})
+        total["count"] += entry.num_requests
+        total["failures"] += entry.num_failures
+        for ms, n in entry.response_times.items():
+            total["times"][str(ms)] = total["times"].get(str(ms), 0) + n
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(entries, handle)
+
+
 def _next_account(role: str) -> dict:
     return _pools[role].pop(0)
 

@@ -8,8 +8,11 @@ For each scale (1 and 0.01 by default):
    young people, draft notes, archived notes; a few drafts are finalised through the real service,
    which renders and archives their PDF: the "first render"), bare WeasyPrint on the same note
    HTML, and the availability engine for every desk over three months;
-3. gunicorn on a free port of 127.0.0.1, then locust, headless, for `--duration` seconds with
-   `--users` sessions per role (operators, tutors, dashboard readers).
+3. gunicorn on a free port of 127.0.0.1, then locust, headless, with `--users` sessions per role
+   (operators, tutors, dashboard readers), in `--rounds` rounds per scale that alternate between
+   the scales (1, 0.01, 0.01, 1, ...: ABBA), each `--duration / --rounds` seconds long. A scale's
+   percentiles are computed from its rounds' response-time histograms pooled, so a slow spell of
+   the shared machine falls on both scales instead of inflating one scale's growth (docs/benchmarks.md).
 
 Then the table (p50, p95, errors per route), the ratios (route p95 / floor p95, scale 1 / scale
 0.01, PDF download / bare WeasyPrint, first render / bare), bench/results.json and one dated
@@ -47,9 +50,11 @@ HISTORY = ROOT / "docs" / "benchmarks.md"
 VERSIONS = ROOT / "migrations" / "versions"
 WORK = ROOT / "instance" / "bench"  # fixtures, locust CSVs, each database's PDF archive (git-ignored)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-# Redis like production (the report cache shared by the gunicorn workers); one database index of its own,
-# flushed at the start of each scale. BENCH_REDIS_URL="" runs without Redis (per-process cache, not warmed).
+# Redis like production (the report cache shared by the gunicorn workers): one database index per bench
+# database (this one, then the next ones), flushed and warmed before its scale's first round, kept
+# between rounds. BENCH_REDIS_URL="" runs without Redis (per-process cache, not warmed).
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_OFFSET: dict[str, int] = {}  # bench database -> its index after REDIS_URL's (set by main)
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
 SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
 GENERATOR_VERSION = 2  # bump when app/ops/benchdata.py changes what it writes
@@ -73,7 +78,15 @@ def app_env(database: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": f"{SERVER}/{database}", "HUB_ENV": "development",
             "SECRET_KEY": SECRET_KEY, "HUB_INSTANCE_DIR": str(WORK / database), "HUB_DEMO": "0",
             "FLASK_APP": "wsgi", "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "MAIL_SERVER": "",
-            "MAIL_BACKGROUND_DELIVERY": "0", "PYTHONPATH": str(ROOT), "REDIS_URL": REDIS_URL}
+            "MAIL_BACKGROUND_DELIVERY": "0", "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url(database)}
+
+
+def redis_url(database: str) -> str:
+    """The Redis index of a bench database's report cache: two databases never read each other's reports."""
+    if not REDIS_URL:
+        return ""
+    base, index = REDIS_URL.rsplit("/", 1)
+    return f"{base}/{int(index) + REDIS_OFFSET.get(database, 0)}"
 
 
 def log(message: str) -> None:
@@ -469,7 +482,7 @@ def warm_reports(database: str) -> dict:
         return {"redis": False}
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(redis_url(database)).flushdb()
     started = time.perf_counter()
     done = subprocess.run([BIN / "flask", "reports-warm"], cwd=ROOT, env=app_env(database), check=True,
                           capture_output=True, text=True)
@@ -479,8 +492,9 @@ def warm_reports(database: str) -> dict:
     return {"redis": True, "output": output, "seconds": seconds}
 
 
-def run_load(database: str, fixture: Path, users: int, duration: int, workers: int, threads: int) -> dict:
-    """gunicorn + locust; returns {route: {count, failures, p50, p95}} from locust's CSV."""
+def run_load(database: str, fixture: Path, users: int, duration: int, workers: int, threads: int,
+             prefix: Path) -> dict:
+    """gunicorn + locust for one round; returns each route's response-time histogram and the failures."""
     env = app_env(database)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -489,7 +503,6 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
                                "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
                                "--timeout", "60", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env,
                               stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
-    prefix = WORK / f"locust-{database}"
     try:
         wait_healthy(url, server)
         log(f"{database}: gunicorn ({workers} workers) on {url}; {users} sessions per role sign in, then "
@@ -501,7 +514,7 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
                         "--host", url, "--csv", str(prefix), "--only-summary",
                         "--loglevel", "WARNING", "--exit-code-on-error", "0"],
                        cwd=ROOT, env={**env, "BENCH_FIXTURE": str(fixture), "BENCH_USERS_PER_ROLE": str(users),
-                                      "BENCH_DURATION": str(duration)},
+                                      "BENCH_DURATION": str(duration), "BENCH_HISTOGRAMS": f"{prefix}_histograms.json"},
                        check=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -511,20 +524,43 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         server_log.close()
-    routes = {}
-    with open(f"{prefix}_stats.csv", newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["Name"] in ("Aggregated", "sign-in", "note editor") or not row["Name"]:
-                continue
-            if row["Request Count"] == "0":  # a rare task not drawn in a short run: no percentiles ("N/A")
-                continue
-            routes[row["Name"]] = {"count": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-                                   "p50": float(row["50%"]), "p95": float(row["95%"])}
+    histograms = json.loads(Path(f"{prefix}_histograms.json").read_text())
+    for name in ("sign-in", "note editor"):
+        histograms.pop(name, None)
     with open(f"{prefix}_failures.csv", newline="", encoding="utf-8") as handle:
         failures = [f"{r['Name']}: {r['Error']} ×{r['Occurrences']}" for r in csv.DictReader(handle)]
     with open(f"{prefix}_exceptions.csv", newline="", encoding="utf-8") as handle:
         failures += [f"exception: {r['Message']} ×{r['Count']}" for r in csv.DictReader(handle)]
-    return {"routes": routes, "failure_messages": failures}
+    return {"histograms": histograms, "failure_messages": failures}
+
+
+def pooled(rounds: list[dict]) -> dict:
+    """One scale's rounds as one run: {route: {count, failures, p50, p95}} from the summed histograms."""
+    from locust.stats import calculate_response_time_percentile
+
+    sums: dict[str, dict] = {}
+    for one in rounds:
+        for route, entry in one["histograms"].items():
+            total = sums.setdefault(route, {"count": 0, "failures": 0, "times": {}})
+            total["count"] += entry["count"]
+            total["failures"] += entry["failures"]
+            for ms, n in entry["times"].items():
+                total["times"][int(ms)] = total["times"].get(int(ms), 0) + n
+    routes = {}
+    for route, total in sorted(sums.items()):
+        timed = sum(total["times"].values())
+        if not timed:  # a rare task not drawn in a short run: no percentiles
+            continue
+        routes[route] = {"count": total["count"], "failures": total["failures"],
+                         "p50": float(calculate_response_time_percentile(total["times"], timed, 0.5)),
+                         "p95": float(calculate_response_time_percentile(total["times"], timed, 0.95))}
+    return {"routes": routes, "rounds": len(rounds),
+            "failure_messages": [m for one in rounds for m in one["failure_messages"]]}
+
+
+def round_order(scales: list[float], rounds: int) -> list[float]:
+    """ABBA: the scales in order, then reversed, and so on (each scale `rounds` times)."""
+    return [s for r in range(rounds) for s in (scales if r % 2 == 0 else scales[::-1])]
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -611,6 +647,8 @@ def history_line(results: dict) -> str:
     missed += [f"growth {r}" for r, v in ratios["growth"].items() if v["met"] is False]
     missed += [k for k in ("pdf_download_vs_bare", "first_render_vs_bare") if not ratios[k]["met"]]
     server = f"gunicorn {results['gunicorn_workers']}×{results.get('gunicorn_threads', 4)} · "
+    if results.get("rounds", 1) > 1:
+        server += f"{results['rounds']} rounds per scale, alternating · "
     return (f"- {results['date']} · {results['cores']} cores (load average {results['load_average']}) · {server}"
             f"floor p95 {big['load']['routes'].get(FLOOR, {}).get('p95')} ms · worst p95/floor "
             f"{worst[1]['ratio']} ({worst[0]}, target {worst[1]['target']}) · worst growth {worst_growth[1]} "
@@ -629,7 +667,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="1,0.01", help="comma-separated; the first is the big one")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--duration", type=int, default=60, help="seconds of load per scale")
+    parser.add_argument("--duration", type=int, default=60, help="seconds of load per scale (all its rounds)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds per scale, alternating between the scales (ABBA); 1 = one run per scale")
     parser.add_argument("--users", type=int, default=20, help="concurrent sessions per role")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docs/deploy.md uses 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (docs/deploy.md uses 4)")
@@ -642,10 +682,12 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     results = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
                "load_average": round(os.getloadavg()[0], 1), "seed": args.seed, "duration_s": args.duration,
-               "users_per_role": args.users, "gunicorn_workers": args.workers,
+               "rounds": args.rounds, "users_per_role": args.users, "gunicorn_workers": args.workers,
                "gunicorn_threads": args.threads, "scales": {}}
-    for scale in scales:
+    prepared = {}
+    for offset, scale in enumerate(scales):
         name = db_name(scale)
+        REDIS_OFFSET[name] = offset
         database = ensure_database(scale, args.seed)
         out = WORK / f"inprocess-{name}.json"
         log(f"{name}: fixture, PDF and availability timings (in-process)…")
@@ -654,10 +696,17 @@ def main() -> None:
         measured = json.loads(out.read_text())
         fixture = WORK / f"fixture-{name}.json"
         fixture.write_text(json.dumps(measured.pop("fixture")))
-        warmed = warm_reports(name)
-        load = run_load(name, fixture, args.users, args.duration, args.workers, args.threads)
-        results["scales"][name] = {"scale": scale, "database": database, "size": database_size(name),
-                                   "inprocess": measured, "reports_warm": warmed, "load": load}
+        prepared[name] = {"scale": scale, "database": database, "size": database_size(name), "inprocess": measured,
+                          "reports_warm": warm_reports(name), "fixture": fixture, "rounds": []}
+    seconds = max(1, round(args.duration / args.rounds))
+    for number, scale in enumerate(round_order(scales, args.rounds), start=1):
+        name = db_name(scale)
+        log(f"round {number} of {args.rounds * len(scales)}: {name}")
+        prepared[name]["rounds"].append(run_load(name, prepared[name]["fixture"], args.users, seconds, args.workers,
+                                                 args.threads, WORK / f"locust-{name}-{number}"))
+    for name, scale_results in prepared.items():
+        results["scales"][name] = {**{k: v for k, v in scale_results.items() if k not in ("fixture", "rounds")},
+                                   "load": pooled(scale_results["rounds"])}
     results["errors"] = sum(r["failures"] for s in results["scales"].values() for r in s["load"]["routes"].values())
     lines = report(results, scales)
     print("\n".join(lines))
