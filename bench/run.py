@@ -51,8 +51,8 @@ VERSIONS = ROOT / "migrations" / "versions"
 WORK = ROOT / "instance" / "bench"  # fixtures, locust CSVs, each database's PDF archive (git-ignored)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 # Redis like production (the report cache shared by the gunicorn workers): one database index per bench
-# database (this one, then the next ones), flushed and warmed before its scale's first round, kept
-# between rounds. BENCH_REDIS_URL="" runs without Redis (per-process cache, not warmed).
+# database (this one, then the next ones), flushed before its scale's first round and warmed before
+# every round (as the 5-minute cron job keeps it warm). BENCH_REDIS_URL="" runs without Redis (per-process cache, not warmed).
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 REDIS_OFFSET: dict[str, int] = {}  # bench database -> its index after REDIS_URL's (set by main)
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
@@ -476,13 +476,15 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> No
     raise RuntimeError("gunicorn did not answer /healthz in time")
 
 
-def warm_reports(database: str) -> dict:
-    """Flush the bench's Redis index, then `flask reports-warm` as cron would before the load; its output and time."""
+def warm_reports(database: str, *, flush: bool) -> dict:
+    """`flask reports-warm` as the 5-minute cron job would, before a round (the cache keeps a report 300 s);
+    `flush`: empty the database's Redis index first (its first round). Its output and time."""
     if not REDIS_URL:
         return {"redis": False}
     import redis
 
-    redis.Redis.from_url(redis_url(database)).flushdb()
+    if flush:
+        redis.Redis.from_url(redis_url(database)).flushdb()
     started = time.perf_counter()
     done = subprocess.run([BIN / "flask", "reports-warm"], cwd=ROOT, env=app_env(database), check=True,
                           capture_output=True, text=True)
@@ -697,11 +699,12 @@ def main() -> None:
         fixture = WORK / f"fixture-{name}.json"
         fixture.write_text(json.dumps(measured.pop("fixture")))
         prepared[name] = {"scale": scale, "database": database, "size": database_size(name), "inprocess": measured,
-                          "reports_warm": warm_reports(name), "fixture": fixture, "rounds": []}
+                          "reports_warm": [], "fixture": fixture, "rounds": []}
     seconds = max(1, round(args.duration / args.rounds))
     for number, scale in enumerate(round_order(scales, args.rounds), start=1):
         name = db_name(scale)
         log(f"round {number} of {args.rounds * len(scales)}: {name}")
+        prepared[name]["reports_warm"].append(warm_reports(name, flush=not prepared[name]["rounds"]))
         prepared[name]["rounds"].append(run_load(name, prepared[name]["fixture"], args.users, seconds, args.workers,
                                                  args.threads, WORK / f"locust-{name}-{number}"))
     for name, scale_results in prepared.items():
