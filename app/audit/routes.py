@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app.audit import bp, services
 from app.audit.chain import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, object_type_label, record_now
@@ -18,13 +19,13 @@ FILTER_NAMES = ("date_from", "date_to", "actor", "action", "object_type", "q")
 def _filter_form() -> tuple[AuditFilterForm, services.AuditFilters | None]:
     """The form bound to the query string, and the filters when they are valid."""
     form = AuditFilterForm(request.args)
-    form.actor.choices = [("", _("Tutti gli utenti"))] + [
-        (u.id, f"{u.full_name} · {u.organisation.short_name}") for u in services.known_actors()
+    form.actor.choices = [Choice("", _("Tutti gli utenti"))] + [
+        Choice(u.id, f"{u.full_name} · {u.organisation.short_name}") for u in services.known_actors()
     ]
-    form.action.choices = [("", _("Tutte le azioni"))] + sorted(
-        ((code, action_label(code)) for code in ACTION_LABELS), key=lambda c: c[1].lower())
-    form.object_type.choices = [("", _("Tutti i tipi"))] + sorted(
-        ((code, object_type_label(code)) for code in OBJECT_TYPE_LABELS), key=lambda c: c[1].lower())
+    form.action.choices = [Choice("", _("Tutte le azioni"))] + sorted(
+        (Choice(code, action_label(code)) for code in ACTION_LABELS), key=lambda c: c.label.lower())
+    form.object_type.choices = [Choice("", _("Tutti i tipi"))] + sorted(
+        (Choice(code, object_type_label(code)) for code in OBJECT_TYPE_LABELS), key=lambda c: c.label.lower())
     if not form.validate():
         return form, None
     return form, services.AuditFilters(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain import numbers
@@ -52,7 +53,7 @@ class StatusForm(VersionedForm):
 class CancelForm(VersionedForm):
     """Cancel with who asked and why."""
 
-    by_kind = SelectField(_l("Chi annulla"), choices=[(k, v) for k, v in CANCELLED_BY.items()])
+    by_kind = SelectField(_l("Chi annulla"), choices=[Choice(k, v) for k, v in CANCELLED_BY.items()])
     reason = TextAreaField(_l("Motivo"), validators=[DataRequired(message=_l("Scrivi il motivo.")),
                                                      Length(max=300)])
 
@@ -64,7 +65,7 @@ class BookForm(FlaskForm):
     desk = HiddenField()
     service = HiddenField()
     slot = HiddenField()
-    mode = SelectField(_l("Modalità"), choices=[(k, v) for k, v in MODES.items()], default="presenza")
+    mode = SelectField(_l("Modalità"), choices=[Choice(k, v) for k, v in MODES.items()], default="presenza")
     sessions = IntegerField(_l("Incontri settimanali da prenotare"), default=1,
                             validators=[Optional(), NumberRange(min=1, max=20)])
     confirm_path = HiddenField(default="")

@@ -10,6 +10,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.attributes import set_committed_value
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app import versions
 from app.bookings import bp, services
@@ -110,7 +111,7 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
             next_day = day + timedelta(days=DAYS_AHEAD)
     step = 1 if person is None else (2 if not (service and desk) else 3)
     form = BookForm(formdata=None, person=person.id if person else "", desk=desk.id if desk else "", service=service)
-    form.override_tutor.choices = [(t.id, t.full_name) for t in tutors]
+    form.override_tutor.choices = [Choice(t.id, t.full_name) for t in tutors]
     return dict(person=person, service=service, services=DESK_SERVICES, desks=desks, desk=desk, tutors=tutors,
                 tutor_id=tutor_id, day=day, groups=groups, next_day=next_day, step=step, error=error,
                 form=form, modes=MODES, can_override=can_override_hours(actor), move_of=move_of,

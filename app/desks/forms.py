@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.desks.services import Weekly
@@ -71,7 +72,7 @@ class DeskForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.services.choices = [(code, str(label)) for code, label in DESK_SERVICES.items()]
+        self.services.choices = [Choice(code, str(label)) for code, label in DESK_SERVICES.items()]
 
 
 class ScheduleForm(FlaskForm):
@@ -87,9 +88,9 @@ class ScheduleForm(FlaskForm):
 class ClosureForm(FlaskForm):
     """A closure: whole days, or part of a day when times are given."""
 
-    scope = SelectField(_l("Ambito"), choices=[("desk", _l("Sportelli scelti")),
-                                               ("municipality", _l("Tutti gli sportelli di un comune")),
-                                               ("all", _l("Tutti gli sportelli della rete"))], default="desk",
+    scope = SelectField(_l("Ambito"), choices=[Choice("desk", _l("Sportelli scelti")),
+                                               Choice("municipality", _l("Tutti gli sportelli di un comune")),
+                                               Choice("all", _l("Tutti gli sportelli della rete"))], default="desk",
                         validate_choice=False)
     desk_ids = SelectMultipleField(_l("Sportelli"), coerce=_coerce_id, choices=[], validate_choice=False)
     municipality_id = SelectField(_l("Comune"), coerce=_coerce_int_or_none, choices=[], validate_choice=False)
@@ -130,7 +131,7 @@ class AbsenceForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(code, str(label)) for code, label in ABSENCE_KINDS.items()]
+        self.kind.choices = [Choice(code, str(label)) for code, label in ABSENCE_KINDS.items()]
 
 
 class PatronForm(FlaskForm):

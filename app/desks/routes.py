@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app.desks import bp, services
 from app.desks.forms import (
@@ -277,7 +278,7 @@ def bulk():
     """Give several desks the same weekly hours from a date, all at once or none."""
     desks = _editable(current_user)
     form = ScheduleForm()
-    form.desk_ids.choices = [(d.id, d.name) for d in desks]
+    form.desk_ids.choices = [Choice(d.id, d.name) for d in desks]
     grid: dict = {}
     grid_error = None
     desk_errors: dict[int, str] = {}
@@ -315,8 +316,8 @@ def closures():
     desks = _editable(current_user)
     network = can_close_network(current_user)
     form = ClosureForm()
-    form.desk_ids.choices = [(d.id, d.name) for d in desks]
-    form.municipality_id.choices = [("", _("— scegli —"))] + [(t.id, t.name) for t in _towns()]
+    form.desk_ids.choices = [Choice(d.id, d.name) for d in desks]
+    form.municipality_id.choices = [Choice("", _("— scegli —"))] + [Choice(t.id, t.name) for t in _towns()]
     status = 200
     if request.method == "POST":
         try:
@@ -367,7 +368,7 @@ def _availability_context(desk: Desk):
 def _availability_page(desk: Desk, *, form=None, absence_form=None, grid=None, grid_error=None, status=200,
                        fragment: str | None = None):
     tutors, rows, absences = _availability_context(desk)
-    choices = [("", _("— scegli —"))] + [(t.id, t.full_name) for t in tutors]
+    choices = [Choice("", _("— scegli —"))] + [Choice(t.id, t.full_name) for t in tutors]
     form = form or AvailabilityForm()
     form.tutor_id.choices = choices
     if form.valid_from.data is None:
@@ -403,7 +404,7 @@ def availability_create(desk_id: int):
     desk = get_desk_or_404(desk_id, current_user)
     form = AvailabilityForm()
     tutors, _rows, _absences = _availability_context(desk)
-    form.tutor_id.choices = [("", "")] + [(t.id, t.full_name) for t in tutors]
+    form.tutor_id.choices = [Choice("", "")] + [Choice(t.id, t.full_name) for t in tutors]
     grid = {k: v for k, v in request.form.items() if k.startswith("w")}
     try:
         intervals = parse_week_grid(request.form)
@@ -442,7 +443,7 @@ def absence_create(desk_id: int):
     desk = get_desk_or_404(desk_id, current_user)
     form = AbsenceForm(prefix="absence")
     tutors, _rows, _absences = _availability_context(desk)
-    form.tutor_id.choices = [("", "")] + [(t.id, t.full_name) for t in tutors]
+    form.tutor_id.choices = [Choice("", "")] + [Choice(t.id, t.full_name) for t in tutors]
     try:
         if not form.validate():
             raise FormInvalid(_("Controlla i campi evidenziati."))
@@ -484,11 +485,11 @@ def _desk_form_choices(form: DeskForm) -> None:
         sa.select(User).where(User.role.in_([Role.OPERATOR, Role.TUTOR]), User.active.is_(True))
         .order_by(User.full_name)
     ))
-    form.municipality_id.choices = [("", _("— scegli —"))] + [(t.id, t.name) for t in towns]
-    form.partner_id.choices = [("", _("— scegli —"))] + [(p.id, p.name) for p in partners]
-    form.operator_ids.choices = [(u.id, f"{u.full_name} ({u.organisation.short_name})")
+    form.municipality_id.choices = [Choice("", _("— scegli —"))] + [Choice(t.id, t.name) for t in towns]
+    form.partner_id.choices = [Choice("", _("— scegli —"))] + [Choice(p.id, p.name) for p in partners]
+    form.operator_ids.choices = [Choice(u.id, f"{u.full_name} ({u.organisation.short_name})")
                                  for u in staff if u.role == Role.OPERATOR]
-    form.tutor_ids.choices = [(u.id, f"{u.full_name} ({u.organisation.short_name})")
+    form.tutor_ids.choices = [Choice(u.id, f"{u.full_name} ({u.organisation.short_name})")
                               for u in staff if u.role == Role.TUTOR]
 
 

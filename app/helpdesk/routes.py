@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app import mail, navigation
 from app.bookings.forms import int_or_none, parse_slot, slot_value
@@ -61,13 +62,13 @@ def _towns() -> list[Organisation]:
 
 
 def _fill_choices(form: RequestForm, desks: list[Desk]) -> None:
-    form.town.choices = [("", _("— scegli —"))] + [(str(t.id), t.short_name) for t in _towns()] + \
-        [(OTHER_TOPIC, _("Un altro comune"))]
-    form.topic.choices = [("", _("— scegli —"))] + [(k, str(v)) for k, v in services.topics().items()]
-    form.desk.choices = [("", _("Nessuna preferenza"))] + [(str(d.id), f"{d.name} ({d.municipality.short_name})")
+    form.town.choices = [Choice("", _("— scegli —"))] + [Choice(str(t.id), t.short_name) for t in _towns()] + \
+        [Choice(OTHER_TOPIC, _("Un altro comune"))]
+    form.topic.choices = [Choice("", _("— scegli —"))] + [Choice(k, str(v)) for k, v in services.topics().items()]
+    form.desk.choices = [Choice("", _("Nessuna preferenza"))] + [Choice(str(d.id), f"{d.name} ({d.municipality.short_name})")
                                                           for d in desks]
     if isinstance(form, IntakeForm):
-        form.channel.choices = [("", _("— scegli —"))] + [(k, str(v)) for k, v in TICKET_CHANNELS.items()
+        form.channel.choices = [Choice("", _("— scegli —"))] + [Choice(k, str(v)) for k, v in TICKET_CHANNELS.items()
                                                           if k != "web"]
 
 
@@ -253,8 +254,8 @@ def _render_detail(ticket, status: int = 200, error: str | None = None, chosen_a
                    **forms):
     """The ticket page, or its #ticket fragment for htmx; forms carry the ticket's current version."""
     status_form = forms.get("status_form") or StatusForm(formdata=None, version=ticket.version)
-    status_form.status.choices = [(s, str(TICKET_STATUSES[s])) for s in services.ALLOWED_MOVES.get(ticket.status, ())]
-    status_form.outcome.choices = [("", _("— scegli —"))] + [(k, str(v)) for k, v in TICKET_OUTCOMES.items()]
+    status_form.status.choices = [Choice(s, str(TICKET_STATUSES[s])) for s in services.ALLOWED_MOVES.get(ticket.status, ())]
+    status_form.outcome.choices = [Choice("", _("— scegli —"))] + [Choice(k, str(v)) for k, v in TICKET_OUTCOMES.items()]
     return _page_or_fragment(
         "helpdesk/detail.html", "helpdesk/_detail.html", status,
         ticket=ticket, error=error, statuses=TICKET_STATUSES, outcomes=TICKET_OUTCOMES,
@@ -293,7 +294,7 @@ def transition(ticket_id: int):
     """Change the status (closing needs an outcome; a stale form answers 409)."""
     ticket = get_ticket_or_404(ticket_id, current_user, "work")
     form = StatusForm()
-    form.status.choices = [(s, s) for s in TICKET_STATUSES]
+    form.status.choices = [Choice(s) for s in TICKET_STATUSES]
     if not form.validate_on_submit():
         return _render_detail(ticket, 400, _("Il modulo è scaduto: ricarica la pagina."))
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SearchField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.domain import numbers
@@ -40,17 +41,17 @@ class PersonForm(FlaskForm):
     last_name = StringField(_l("Cognome"), validators=[_required(), _max(80)])
     birth_date = DateField(_l("Data di nascita"), validators=[_required()],
                            render_kw={"autocomplete": "off"})
-    gender = SelectField(_l("Genere"), choices=[("", "—")] + [(k, v) for k, v in GENDERS.items()],
+    gender = SelectField(_l("Genere"), choices=[Choice("", "—")] + [Choice(k, v) for k, v in GENDERS.items()],
                          validators=[_required()])
     residence_town_id = SelectField(_l("Comune di residenza"), coerce=int_or_none, validate_choice=False)
     residence_other = StringField(_l("Altro comune (se non è nell'elenco)"), validators=[Optional(), _max(80)])
     study_work_status = SelectField(_l("Studio o lavoro"),
-                                    choices=[("", "—")] + [(k, v) for k, v in STUDY_WORK_STATUSES.items()],
+                                    choices=[Choice("", "—")] + [Choice(k, v) for k, v in STUDY_WORK_STATUSES.items()],
                                     validators=[_required()])
     school = StringField(_l("Scuola o corso"), validators=[Optional(), _max(160)])
     phone = TelField(_l("Telefono"), validators=[Optional(), _max(40)])
     email = EmailField(_l("E-mail"), validators=[Optional(), _max(254)])
-    preferred_channel = SelectField(_l("Canale preferito"), choices=[(k, v) for k, v in CHANNELS.items()])
+    preferred_channel = SelectField(_l("Canale preferito"), choices=[Choice(k, v) for k, v in CHANNELS.items()])
     guardian_name = StringField(_l("Genitore o tutore: nome"), validators=[Optional(), _max(120)])
     guardian_contact = StringField(_l("Genitore o tutore: telefono o e-mail"), validators=[Optional(), _max(160)])
     guardian_consent = BooleanField(_l("Il genitore o tutore ha dato il consenso (obbligatorio sotto i 14 anni)"))

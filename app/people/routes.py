@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app import audit
 from app.bookings import services as booking_services
@@ -44,11 +45,11 @@ def index():
 
 
 def _fill_choices(form: PersonForm) -> None:
-    form.residence_town_id.choices = [("", _("— scegli —"))] + [(t.id, t.short_name) for t in services.municipalities()]
-    form.tutor_id.choices = [("", _("Nessuno"))] + [(t.id, t.full_name) for t in services.tutors_for(current_user)]
+    form.residence_town_id.choices = [Choice("", _("— scegli —"))] + [Choice(t.id, t.short_name) for t in services.municipalities()]
+    form.tutor_id.choices = [Choice("", _("Nessuno"))] + [Choice(t.id, t.full_name) for t in services.tutors_for(current_user)]
     desks = db.session.scalars(bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), current_user)
                                .order_by(Desk.name)).all()
-    form.registered_desk_id.choices = [("", _("Nessuno"))] + [(d.id, d.name) for d in desks]
+    form.registered_desk_id.choices = [Choice("", _("Nessuno"))] + [Choice(d.id, d.name) for d in desks]
 
 
 def _data(form: PersonForm) -> services.PersonData:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice as Choice
 
 from app import versions
 from app.domain.errors import Conflict, Invalid
@@ -36,8 +37,8 @@ class NarrativeForm(FlaskForm):
     difficulties = TextAreaField(NARRATIVE_FIELDS["difficulties"])
     next_steps = TextAreaField(NARRATIVE_FIELDS["next_steps"])
     status = RadioField(_l("Stato della relazione"), choices=[
-        (ReportStatus.DRAFT, _l("Bozza: visibile solo all'Ufficio di Piano")),
-        (ReportStatus.ISSUED, _l("Definitiva: Città Metropolitana può scaricarla")),
+        Choice(ReportStatus.DRAFT, _l("Bozza: visibile solo all'Ufficio di Piano")),
+        Choice(ReportStatus.ISSUED, _l("Definitiva: Città Metropolitana può scaricarla")),
     ], default=ReportStatus.DRAFT, validate_choice=False)
     version = HiddenField()
 
