@@ -415,7 +415,8 @@ def inprocess(seed: int, out: Path, tutors_in_load: int) -> None:
         runs_engine, runs_cpu, runs_total, slots = [], [], [], 0
         for _ in range(5):
             started = time.perf_counter()
-            calendars = [desk_services.desk_calendar(d, today, last) for d in desks]
+            by_desk = desk_services.desk_calendars([d.id for d in desks], today, last)  # as occupancy reads them
+            calendars = [by_desk[d.id] for d in desks]
             tutor_cals = desk_services.tutor_calendars([d.id for d in desks], today, last)
             window = (datetime.combine(today, datetime.min.time(), ROME),
                       datetime.combine(last + timedelta(days=1), datetime.min.time(), ROME))
