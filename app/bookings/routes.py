@@ -191,7 +191,10 @@ def create():
         appointment = services.create_booking(_actor(), data)
     except DomainError as error:
         return _picker_again(form, error.status_code, error.message)
-    return _done(url_for("bookings.detail", appointment_id=appointment.id), _("Appuntamento prenotato."))
+    # Its id from the identity map: `appointment.id` after the commit reloads the row with its desk, tutor and
+    # young person (one joined SELECT, ~5 ms of the booking) only to build this link.
+    appointment_id = sa.inspect(appointment).identity[0]
+    return _done(url_for("bookings.detail", appointment_id=appointment_id), _("Appuntamento prenotato."))
 
 
 @bp.get("/appuntamenti/<int:appointment_id>")

@@ -123,7 +123,7 @@ class Appointment(db.Model):
     # Written reason when an admin books outside opening hours or tutor availability.
     override_reason: Mapped[str | None] = mapped_column(sa.Text)
     # iCalendar identity for messages: stable across reschedules, SEQUENCE grows with each change.
-    uid: Mapped[str] = mapped_column(sa.String(120), index=True)
+    uid: Mapped[str] = mapped_column(sa.String(120))  # looked up through uq_appointments_uid_sequence
     sequence: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,6 +23,20 @@ def data(world, starts_at, **overrides) -> BookingData:
     return BookingData(**values)
 
 
+def test_calendar_uids_are_version_7_uuids_in_time_order(monkeypatch):
+    """Time first (so the (uid, sequence) index fills its last pages), random after (unguessable, unique)."""
+    import time
+    import uuid
+
+    clock = iter([1_790_000_000_000_000_000, 1_790_000_000_000_000_000, 1_790_000_000_001_000_000])
+    monkeypatch.setattr(time, "time_ns", lambda: next(clock))
+    first, same_ms, next_ms = (services.new_uid() for _ in range(3))
+    parsed = [uuid.UUID(u.removesuffix("@hub-dei-talenti")) for u in (first, same_ms, next_ms)]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert [u.int >> 80 for u in parsed] == [1_790_000_000_000, 1_790_000_000_000, 1_790_000_000_001]
+    assert first != same_ms and max(first, same_ms) < next_ms
+
+
 def test_booking_happy_path_records_who_and_when(world):
     appointment = services.create_booking(world.operator, data(world, tomorrow_at(10)))
     assert appointment.status == Status.BOOKED
