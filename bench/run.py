@@ -57,7 +57,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 REDIS_OFFSET: dict[str, int] = {}  # bench database -> its index after REDIS_URL's (set by main)
 # A key for the bench's own throw-away databases only (the TOTP secrets are encrypted with it).
 SECRET_KEY = "hub-bench-local-key-not-for-production-0123456789"  # noqa: S105 - bench databases only
-GENERATOR_VERSION = 2  # bump when app/ops/benchdata.py changes what it writes
+GENERATOR_VERSION = 3  # bump when app/ops/benchdata.py changes what it writes
 FLOOR = "floor: /healthz"
 FRAGMENTS = ("slot picker (fragment)", "helpdesk queue search (fragment)", "people search (fragment)",
              "note autosave (fragment)")
