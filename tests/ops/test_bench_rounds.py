@@ -33,3 +33,32 @@ def test_a_route_never_drawn_has_no_percentiles():
     empty = {"histograms": {"monitoring CSV export": {"count": 0, "failures": 0, "times": {}}},
              "failure_messages": []}
     assert run.pooled([empty])["routes"] == {}
+
+
+def test_the_runner_does_not_import_locust_and_reads_percentiles_as_locust_does():
+    """Importing locust patches the process with gevent (it hung a pytest-xdist worker that imported the
+    runner): the runner has its own copy of locust's percentile rule, checked here against locust's, in a
+    child process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import sys
+sys.path.insert(0, ".")
+from bench import run
+run.pooled([])
+assert "locust" not in sys.modules and "gevent" not in sys.modules, "the runner imported locust"
+import random
+from locust.stats import calculate_response_time_percentile as theirs
+rng = random.Random(7)
+for _ in range(200):
+    times = {rng.choice((3, 7, 10, 20, 45, 90, 120, 300, 2000)): rng.randint(1, 50) for _ in range(rng.randint(1, 8))}
+    count = sum(times.values())
+    for fraction in (0.5, 0.95, 0.99):
+        assert run.percentile(times, count, fraction) == theirs(times, count, fraction), (times, fraction)
+print("same")
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "same", done.stderr[-2000:]
