@@ -173,8 +173,17 @@ def role_stand_in(role: str) -> SimpleNamespace:
     return SimpleNamespace(role=role, id=user_id_param(), organisation_id=None)
 
 
-# One statement per role, kept: building the scope cost more CPU than the probe it asks.
-_PERSON_IN_SCOPE: dict[str, sa.Select] = {}
+# Statements kept per use and role: building the scope cost more CPU than the probe it asks.
+_KEPT: dict[tuple[str, str], sa.Select] = {}
+
+
+def _execute_kept(use: str, user, build, params: dict) -> sa.Result:
+    """Run the statement `build(stand_in)` for the user's role (built once per use and role, for a stand-in whose
+    values are parameters, `role_stand_in`) with the user's scope values and `params`."""
+    statement = _KEPT.get((use, user.role))
+    if statement is None:
+        statement = _KEPT[(use, user.role)] = build(role_stand_in(user.role))
+    return db.session.execute(statement, {**young_people_scope_params(user, per_candidate=True), **params})
 
 
 def person_in_scope(user, person_id: int | None):
@@ -183,18 +192,9 @@ def person_in_scope(user, person_id: int | None):
 
     if person_id is None:
         return None
-    statement = _PERSON_IN_SCOPE.get(user.role)
-    if statement is None:
-        statement = _PERSON_IN_SCOPE[user.role] = (
-            scoped_young_people(sa.select(YoungPerson), role_stand_in(user.role), per_candidate=True,
-                                params_later=True)
-            .where(YoungPerson.id == sa.bindparam("person_id", required=True)))
-    return db.session.scalar(statement, {**young_people_scope_params(user, per_candidate=True),
-                                         "person_id": person_id})
-
-
-# The same for a list's rows: the people among `ids` the user may see, with what the list shows of them.
-_NAMES_IN_SCOPE: dict[str, sa.Select] = {}
+    return _execute_kept("person", user, lambda stand_in: scoped_young_people(
+        sa.select(YoungPerson), stand_in, per_candidate=True, params_later=True)
+        .where(YoungPerson.id == sa.bindparam("person_id", required=True)), {"person_id": person_id}).scalar()
 
 
 def names_in_scope(user, ids) -> dict[int, tuple[str, str]]:
@@ -208,13 +208,10 @@ def names_in_scope(user, ids) -> dict[int, tuple[str, str]]:
     ids = list(ids)
     if not ids:
         return {}
-    statement = _NAMES_IN_SCOPE.get(user.role)
-    if statement is None:
-        statement = _NAMES_IN_SCOPE[user.role] = (
-            scoped_young_people(sa.select(YoungPerson.id, YoungPerson.full_name, YoungPerson.code),
-                                role_stand_in(user.role), per_candidate=True, params_later=True)
-            .where(YoungPerson.id.in_(sa.bindparam("person_ids", expanding=True, required=True))))
-    rows = db.session.execute(statement, {**young_people_scope_params(user, per_candidate=True), "person_ids": ids})
+    rows = _execute_kept("names", user, lambda stand_in: scoped_young_people(
+        sa.select(YoungPerson.id, YoungPerson.full_name, YoungPerson.code), stand_in, per_candidate=True,
+        params_later=True).where(YoungPerson.id.in_(sa.bindparam("person_ids", expanding=True, required=True))),
+        {"person_ids": ids})
     return {row.id: (row.full_name, row.code) for row in rows}
 
 
