@@ -56,13 +56,9 @@ def _write_histograms(environment, **_kwargs) -> None:
     path = os.environ.get("BENCH_HISTOGRAMS")
     if not path:
         return
-    entries: dict[str, dict] = {}
-    for entry in environment.runner.stats.entries.values():  # keyed by (name, method): one route, one name
-        total = entries.setdefault(entry.name, {"count": 0, "failures": 0, "times": {}})
-        total["count"] += entry.num_requests
-        total["failures"] += entry.num_failures
-        for ms, n in entry.response_times.items():
-            total["times"][str(ms)] = total["times"].get(str(ms), 0) + n
+    # One entry per (name, method), as locust keeps them: run.py adds up the entries of a name.
+    entries = [{"name": entry.name, "count": entry.num_requests, "failures": entry.num_failures,
+                "times": entry.response_times} for entry in environment.runner.stats.entries.values()]
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(entries, handle)
 

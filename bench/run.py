@@ -497,7 +497,7 @@ def warm_reports(database: str, *, flush: bool) -> dict:
 
 def run_load(database: str, fixture: Path, users: int, duration: int, workers: int, threads: int,
              prefix: Path) -> dict:
-    """gunicorn + locust for one round; returns each route's response-time histogram and the failures."""
+    """gunicorn + locust for one round; returns locust's response-time histograms (by name and method) and the failures."""
     env = app_env(database)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -527,9 +527,8 @@ def run_load(database: str, fixture: Path, users: int, duration: int, workers: i
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         server_log.close()
-    histograms = json.loads(Path(f"{prefix}_histograms.json").read_text())
-    for name in ("sign-in", "note editor"):
-        histograms.pop(name, None)
+    histograms = [entry for entry in json.loads(Path(f"{prefix}_histograms.json").read_text())
+                  if entry["name"] not in ("sign-in", "note editor")]
     with open(f"{prefix}_failures.csv", newline="", encoding="utf-8") as handle:
         failures = [f"{r['Name']}: {r['Error']} ×{r['Occurrences']}" for r in csv.DictReader(handle)]
     with open(f"{prefix}_exceptions.csv", newline="", encoding="utf-8") as handle:
@@ -553,11 +552,11 @@ def percentile(times: dict[int, int], count: int, fraction: float) -> int:
 
 
 def pooled(rounds: list[dict]) -> dict:
-    """One scale's rounds as one run: {route: {count, failures, p50, p95}} from the summed histograms."""
+    """One scale's rounds as one run: {route: {count, failures, p50, p95}} from each route's histograms added up."""
     sums: dict[str, dict] = {}
     for one in rounds:
-        for route, entry in one["histograms"].items():
-            total = sums.setdefault(route, {"count": 0, "failures": 0, "times": {}})
+        for entry in one["histograms"]:
+            total = sums.setdefault(entry["name"], {"count": 0, "failures": 0, "times": {}})
             total["count"] += entry["count"]
             total["failures"] += entry["failures"]
             for ms, n in entry["times"].items():

@@ -12,8 +12,8 @@ def test_rounds_alternate_between_the_scales():
 
 
 def _round(times: dict[int, int], failures: int = 0, message: str | None = None) -> dict:
-    return {"histograms": {"tutor agenda": {"count": sum(times.values()), "failures": failures,
-                                            "times": {str(ms): n for ms, n in times.items()}}},
+    return {"histograms": [{"name": "tutor agenda", "count": sum(times.values()), "failures": failures,
+                            "times": {str(ms): n for ms, n in times.items()}}],
             "failure_messages": [message] if message else []}
 
 
@@ -30,7 +30,7 @@ def test_a_scales_percentiles_come_from_its_rounds_added_together():
 
 
 def test_a_route_never_drawn_has_no_percentiles():
-    empty = {"histograms": {"monitoring CSV export": {"count": 0, "failures": 0, "times": {}}},
+    empty = {"histograms": [{"name": "monitoring CSV export", "count": 0, "failures": 0, "times": {}}],
              "failure_messages": []}
     assert run.pooled([empty])["routes"] == {}
 
