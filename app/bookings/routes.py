@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import orm
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.fields.choices import SelectChoice as Choice
 
@@ -20,7 +21,7 @@ from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
-from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, desk_operators, desk_tutors
+from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, DeskService, Status, User, desk_operators, desk_tutors
 from app.people import services as people_services
 from app.policy import (
     bookable_desks,
@@ -68,6 +69,17 @@ def _load_staff(desk: Desk) -> None:
     set_committed_value(desk, "operators", [row[0] for row in rows if row.operator])
 
 
+def _bookable_desks(actor: User, service: str) -> list[Desk]:
+    """The active desks where the actor books (offering `service` when chosen), by name, in one statement:
+    the town is joined (the list shows it, the slots need its patron saint); the partner and the service
+    rows are not read (the service is a condition here)."""
+    query = (sa.select(Desk).options(orm.lazyload(Desk.partner), orm.lazyload(Desk.service_rows))
+             .where(Desk.active.is_(True)))
+    if service:
+        query = query.where(sa.exists().where(DeskService.desk_id == Desk.id, DeskService.service == service))
+    return list(db.session.scalars(bookable_desks(query, actor).order_by(Desk.name)))
+
+
 def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     """Everything the stepper shows for the choices made so far (fresh slots every time)."""
     actor = _actor()
@@ -75,8 +87,7 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     service = move_of.service if move_of is not None else args.get("service", "")
     if service not in DESK_SERVICES:
         service = ""
-    desk_query = bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), actor)
-    desks = [d for d in db.session.scalars(desk_query.order_by(Desk.name)) if not service or service in d.services]
+    desks = _bookable_desks(actor, service)
     town_id = person.residence_town_id if person else None
     desks.sort(key=lambda d: (d.municipality_id != town_id, d.name))  # the person's town first
     desk_id = move_of.desk_id if move_of is not None else int_or_none(args.get("desk"))
@@ -96,25 +107,33 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
         # them twice), and the day after the shown ones is where "Giorni successivi" starts.
         slots = services.free_slots(desk, day, day + timedelta(days=DAYS_AHEAD - 1), tutor_id=tutor_id,
                                     young_person_id=person.id)
+        last_start = None
         for slot in slots:
             if slot.tutor_id not in allowed:
                 continue
-            local_day = slot.start.astimezone(people_services.ROME).date()
+            local = slot.start.astimezone(people_services.ROME)
+            local_day = local.date()
             if local_day not in groups and len(groups) >= DAYS_SHOWN:
                 next_day = local_day
                 break
             items = groups.setdefault(local_day, [])
             # Across tutors: one button per time, with the first free tutor.
-            if len(items) < SLOTS_PER_DAY and (tutor_id or not items or items[-1][0].start != slot.start):
-                items.append((slot, allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
+            if len(items) < SLOTS_PER_DAY and (tutor_id or not items or last_start != slot.start):
+                items.append((local.strftime("%H:%M"), allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
+                last_start = slot.start
         if next_day is None:
             next_day = day + timedelta(days=DAYS_AHEAD)
     step = 1 if person is None else (2 if not (service and desk) else 3)
-    form = BookForm(formdata=None, person=person.id if person else "", desk=desk.id if desk else "", service=service)
-    form.override_tutor.choices = [Choice(t.id, t.full_name) for t in tutors]
+    can_override = can_override_hours(actor)
+    form = None  # the slot buttons' form is plain HTML; this one is the Ufficio di Piano's override only
+    if can_override:
+        form = BookForm(formdata=None, person=person.id if person else "", desk=desk.id if desk else "",
+                        service=service)
+        form.override_tutor.choices = [Choice(t.id, t.full_name) for t in tutors]
+    mode = args.get("mode") if args.get("mode") in MODES else "presenza"
     return dict(person=person, service=service, services=DESK_SERVICES, desks=desks, desk=desk, tutors=tutors,
                 tutor_id=tutor_id, day=day, groups=groups, next_day=next_day, step=step, error=error,
-                form=form, modes=MODES, can_override=can_override_hours(actor), move_of=move_of,
+                form=form, modes=MODES, mode=mode, can_override=can_override, move_of=move_of,
                 cancelled_by=CANCELLED_BY, q=args.get("q", ""),
                 found=people_services.search(actor, args.get("q", "")) if person is None and args.get("q")
                 else [])
@@ -159,7 +178,7 @@ def _override_start(text: str) -> datetime | None:
 def _picker_again(form: BookForm, status: int, message: str, move_of=None):
     """Re-render the stepper with fresh slots and the message (409/422/403)."""
     args = {"person": form.person.data, "service": form.service.data, "desk": form.desk.data,
-            "tutor": request.form.get("tutor", ""), "day": request.form.get("day", "")}
+            "tutor": request.form.get("tutor", ""), "day": request.form.get("day", ""), "mode": form.mode.data}
     context = _picker(args, error=message, move_of=move_of)
     return _page_or_fragment("bookings/new.html", "bookings/_stepper.html", status, **context)
 

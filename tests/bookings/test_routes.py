@@ -66,6 +66,35 @@ def test_a_taken_slot_answers_409_with_a_fresh_picker(client, world, network):
     assert slot(world.tutor, tomorrow_at(10)) not in text  # the taken slot is no longer offered
 
 
+def _slot_form_fields(html: str) -> dict:
+    """What the browser sends with a slot button: the step-3 form's hidden inputs, mode and sessions."""
+    form = html[html.index('hx-post="/appuntamenti"'):]
+    form = form[:form.index("</form>")]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    fields["mode"] = re.search(r'<option value="([^"]+)" selected>', form).group(1)
+    fields["sessions"] = re.search(r'id="sessions" name="sessions" value="(\d+)"', form).group(1)
+    return fields
+
+
+def test_the_slot_form_as_served_books_and_a_lost_race_keeps_the_mode(client, world, network):
+    """The fields of the picker's form are what the booking reads; a 409 re-renders them with the mode chosen."""
+    login(client, world.operator.email)
+    url = f"/appuntamenti/nuovo?person={world.person.id}&service=orientamento&desk={world.desk.id}"
+    fields = _slot_form_fields(client.get(url, headers=htmx()).get_data(as_text=True))
+    assert fields.keys() >= {"csrf_token", "person", "desk", "service", "day"} and fields["csrf_token"]
+    assert (fields["person"], fields["desk"], fields["mode"], fields["sessions"]) == (
+        str(world.person.id), str(world.desk.id), "presenza", "1")
+    booked = client.post("/appuntamenti", data={**fields, "mode": "video", "slot": slot(world.tutor, tomorrow_at(10))},
+                         csrf=False)
+    assert booked.status_code == 303
+    assert db.session.scalar(sa.select(Appointment.mode)) == "video"
+    other = make_person(network, world.operator, first_name="Ugo", phone="3401112222", registered_desk=world.desk)
+    lost = client.post("/appuntamenti", headers=htmx(), data={
+        **fields, "person": other.id, "mode": "telefono", "slot": slot(world.tutor, tomorrow_at(10))})
+    assert lost.status_code == 409
+    assert _slot_form_fields(lost.get_data(as_text=True))["mode"] == "telefono"
+
+
 def _slot_buttons(html: str) -> list[str]:
     return re.findall(r'name="slot" value="([^"]+)"', html)
 
