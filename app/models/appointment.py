@@ -87,10 +87,13 @@ class Appointment(db.Model):
         sa.Index("ix_appointments_tutor_start", "tutor_id", "starts_at"),
         sa.Index("ix_appointments_person_start", "young_person_id", "starts_at"),
         sa.Index("ix_appointments_desk_start", "desk_id", "starts_at"),
-        # Screens (migration 0011): what overlaps a window (ends after its start) at a desk or for a tutor;
+        # Screens (migration 0011): what overlaps a window (ends after its start) at a desk or for a tutor,
+        # with what the picker's busy time reads (migration 0022: index-only on PostgreSQL);
         # the young people a desk or a tutor has seen, and a tutor's desks (index-only scans).
-        sa.Index("ix_appointments_desk_end", "desk_id", "ends_at"),
-        sa.Index("ix_appointments_tutor_end", "tutor_id", "ends_at"),
+        sa.Index("ix_appointments_desk_end", "desk_id", "ends_at",
+                 postgresql_include=["starts_at", "status", "tutor_id", "young_person_id", "id"]),
+        sa.Index("ix_appointments_tutor_end", "tutor_id", "ends_at",
+                 postgresql_include=["starts_at", "status", "desk_id", "young_person_id", "id"]),
         sa.Index("ix_appointments_desk_person", "desk_id", "young_person_id"),
         sa.Index("ix_appointments_tutor_desk_person", "tutor_id", "desk_id", "young_person_id"),
         # Migration 0016: has this young person met this tutor (the scope checks, one probe per person shown).
