@@ -15,7 +15,13 @@ from app.models import Appointment, Desk, YoungPerson
 from app.models.appointment import Status
 from app.models.base import utcnow
 from app.people import services
-from app.policy import get_young_person_or_404, person_in_scope, scoped_young_people, young_people_scope_params
+from app.policy import (
+    get_young_person_or_404,
+    names_in_scope,
+    person_in_scope,
+    scoped_young_people,
+    young_people_scope_params,
+)
 from tests.bookings.factories import make_desk, make_person
 
 
@@ -86,6 +92,11 @@ def test_the_probe_per_candidate_and_the_set_give_the_same_people_for_every_role
         later = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=True, params_later=True)
         given = young_people_scope_params(actor, per_candidate=True)
         assert set(db.session.scalars(later.where(YoungPerson.id.in_(ids)), given)) == found(True), role
+        # The probes' form: an operator's desks read inside the same statement (no list given).
+        inline = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=True, params_later=True,
+                                     desks_inline=True)
+        assert set(db.session.scalars(inline.where(YoungPerson.id.in_(ids)), young_people_scope_params(actor))) \
+            == found(True), role
         # The person pages' probe, one statement kept per role and asked by each user of it in turn.
         assert {i for i in ids if person_in_scope(actor, i) is not None} == found(False), role
         if role in EXPECTED:
@@ -138,6 +149,9 @@ def test_an_operator_of_several_desks_or_of_none_is_probed_like_the_set(scope_wo
             query = scoped_young_people(sa.select(YoungPerson.id), actor, per_candidate=per_candidate)
             return set(db.session.scalars(query.where(YoungPerson.id.in_(ids))))
         assert found(True) == found(False)
+        # The person page's probe and the agenda's names read the desks inside their one statement.
+        assert {i for i in ids if person_in_scope(actor, i) is not None} == found(False)
+        assert set(names_in_scope(actor, ids)) == found(False)
     # Both desks' people, the protected ones excepted; not the one registered with no desk by someone else.
     assert found(True, two_desks) == {p.id for name, p in people.items()
                                       if not name.startswith("protected") and "no desk" not in name}
