@@ -130,7 +130,8 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
         form = BookForm(formdata=None, person=person.id if person else "", desk=desk.id if desk else "",
                         service=service)
         form.override_tutor.choices = [Choice(t.id, t.full_name) for t in tutors]
-    mode = args.get("mode") if args.get("mode") in MODES else "presenza"
+    # The mode chosen before a lost race, else the moved appointment's, else in person.
+    mode = args.get("mode") if args.get("mode") in MODES else (move_of.mode if move_of is not None else "presenza")
     return dict(person=person, service=service, services=DESK_SERVICES, desks=desks, desk=desk, tutors=tutors,
                 tutor_id=tutor_id, day=day, groups=groups, next_day=next_day, step=step, error=error,
                 form=form, modes=MODES, mode=mode, can_override=can_override, move_of=move_of,

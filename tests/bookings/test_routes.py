@@ -171,9 +171,10 @@ def test_reschedule_through_the_picker(client, world):
     login(client, world.operator.email)
     appointment = services.create_booking(world.operator, BookingData(
         desk_id=world.desk.id, tutor_id=world.tutor.id, young_person_id=world.person.id, service="orientamento",
-        starts_at=tomorrow_at(10)))
+        starts_at=tomorrow_at(10), mode="video"))
     picker = client.get(f"/appuntamenti/{appointment.id}/sposta", headers=htmx())
     assert picker.status_code == 200 and 'name="slot"' in picker.get_data(as_text=True)
+    assert '<option value="video" selected>' in picker.get_data(as_text=True)  # the appointment's own mode
     moved = client.post(f"/appuntamenti/{appointment.id}/sposta", data={
         **book_form(world, tomorrow_at(15)), "version": appointment.version, "by_kind": "young_person"})
     assert moved.status_code == 303
