@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,6 +13,7 @@ from wtforms.fields.choices import SelectChoice as Choice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.domain import numbers
+from app.formatting import ROME
 from app.models import CANCELLED_BY, MODES
 
 
@@ -36,6 +39,31 @@ def parse_slot(value: str | None) -> tuple[int | None, datetime | None]:
 def slot_value(tutor_id: int, start: datetime) -> str:
     """The value of a slot button."""
     return f"{tutor_id}|{start.astimezone(UTC).isoformat()}"
+
+
+def slot_buttons(slots: Iterable, tutors: dict, *, per_day: int, one_tutor: bool = False,
+                 days: int | None = None) -> tuple[OrderedDict[date, list[tuple[str, object, str]]], date | None]:
+    """A picker's slot buttons by local day: (time "HH:MM", tutor, button value), at most `per_day` a day.
+
+    Slots of tutors not in `tutors` (id -> tutor) are left out. Across tutors (not `one_tutor`) one button per
+    time, with the first free tutor. With `days`, stops at the first slot of one more day and returns that day
+    (where "Giorni successivi" starts); otherwise, or when the slots end first, the day returned is None.
+    """
+    groups: OrderedDict[date, list[tuple[str, object, str]]] = OrderedDict()
+    last_start = None
+    for slot in slots:
+        tutor = tutors.get(slot.tutor_id)
+        if tutor is None:
+            continue
+        local = slot.start.astimezone(ROME)
+        day = local.date()
+        if days is not None and day not in groups and len(groups) >= days:
+            return groups, day
+        items = groups.setdefault(day, [])
+        if len(items) < per_day and (one_tutor or not items or last_start != slot.start):
+            items.append((local.strftime("%H:%M"), tutor, slot_value(slot.tutor_id, slot.start)))
+            last_start = slot.start
+    return groups, None
 
 
 class VersionedForm(FlaskForm):

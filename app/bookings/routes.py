@@ -9,22 +9,20 @@ import sqlalchemy as sa
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import orm
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.fields.choices import SelectChoice as Choice
 
 from app import versions
 from app.bookings import bp, services
-from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_value
+from app.bookings.forms import BookForm, CancelForm, StatusForm, int_or_none, parse_slot, slot_buttons
 from app.domain.errors import Conflict, DomainError
 from app.extensions import db
 from app.htmx import is_htmx as _is_htmx
 from app.htmx import page_or_fragment as _page_or_fragment
 from app.htmx import redirect_after_post as _done
-from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, DeskService, Status, User, desk_operators, desk_tutors
+from app.models import CANCELLED_BY, DESK_SERVICES, MODES, Desk, Status, User, desk_operators, desk_tutors
 from app.people import services as people_services
 from app.policy import (
-    bookable_desks,
     can_book,
     can_manage_appointment,
     can_override_hours,
@@ -69,17 +67,6 @@ def _load_staff(desk: Desk) -> None:
     set_committed_value(desk, "operators", [row[0] for row in rows if row.operator])
 
 
-def _bookable_desks(actor: User, service: str) -> list[Desk]:
-    """The active desks where the actor books (offering `service` when chosen), by name, in one statement:
-    the town is joined (the list shows it, the slots need its patron saint); the partner and the service
-    rows are not read (the service is a condition here)."""
-    query = (sa.select(Desk).options(orm.lazyload(Desk.partner), orm.lazyload(Desk.service_rows))
-             .where(Desk.active.is_(True)))
-    if service:
-        query = query.where(sa.exists().where(DeskService.desk_id == Desk.id, DeskService.service == service))
-    return list(db.session.scalars(bookable_desks(query, actor).order_by(Desk.name)))
-
-
 def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     """Everything the stepper shows for the choices made so far (fresh slots every time)."""
     actor = _actor()
@@ -87,7 +74,7 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     service = move_of.service if move_of is not None else args.get("service", "")
     if service not in DESK_SERVICES:
         service = ""
-    desks = _bookable_desks(actor, service)
+    desks = services.bookable_desks_offering(actor, service)
     town_id = person.residence_town_id if person else None
     desks.sort(key=lambda d: (d.municipality_id != town_id, d.name))  # the person's town first
     desk_id = move_of.desk_id if move_of is not None else int_or_none(args.get("desk"))
@@ -99,28 +86,15 @@ def _picker(args, *, error: str | None = None, move_of=None) -> dict:
     if tutor_id not in {t.id for t in tutors}:
         tutor_id = None
     day = _parse_day(args.get("day"))
-    groups: OrderedDict[date, list] = OrderedDict()
+    groups: OrderedDict = OrderedDict()
     next_day = None
     if person and service and desk:
-        allowed = {t.id: t for t in tutors}
         # One window for the whole week ahead: its calendars and busy times are read once (two windows read
         # them twice), and the day after the shown ones is where "Giorni successivi" starts.
         slots = services.free_slots(desk, day, day + timedelta(days=DAYS_AHEAD - 1), tutor_id=tutor_id,
                                     young_person_id=person.id)
-        last_start = None
-        for slot in slots:
-            if slot.tutor_id not in allowed:
-                continue
-            local = slot.start.astimezone(people_services.ROME)
-            local_day = local.date()
-            if local_day not in groups and len(groups) >= DAYS_SHOWN:
-                next_day = local_day
-                break
-            items = groups.setdefault(local_day, [])
-            # Across tutors: one button per time, with the first free tutor.
-            if len(items) < SLOTS_PER_DAY and (tutor_id or not items or last_start != slot.start):
-                items.append((local.strftime("%H:%M"), allowed[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
-                last_start = slot.start
+        groups, next_day = slot_buttons(slots, {t.id: t for t in tutors}, per_day=SLOTS_PER_DAY,
+                                        one_tutor=tutor_id is not None, days=DAYS_SHOWN)
         if next_day is None:
             next_day = day + timedelta(days=DAYS_AHEAD)
     step = 1 if person is None else (2 if not (service and desk) else 3)

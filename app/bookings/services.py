@@ -39,6 +39,7 @@ from app.models import (
     Appointment,
     AppointmentEvent,
     Desk,
+    DeskService,
     Role,
     Status,
     User,
@@ -85,6 +86,17 @@ def busy_intervals(desk_ids: Iterable[int] | None = None, tutor_ids: Iterable[in
 
 
 # --- Slots for the picker ----------------------------------------------------------
+
+def bookable_desks_offering(actor, service: str) -> list[Desk]:
+    """The active desks where the actor books (offering `service` when one is chosen), by name, in one statement:
+    the town is joined (a list shows it, the slots need its patron saint); the partner and the service rows
+    are not read (the service is a condition here)."""
+    query = (sa.select(Desk).options(sa.orm.lazyload(Desk.partner), sa.orm.lazyload(Desk.service_rows))
+             .where(Desk.active.is_(True)))
+    if service:
+        query = query.where(sa.exists().where(DeskService.desk_id == Desk.id, DeskService.service == service))
+    return list(db.session.scalars(policy.bookable_desks(query, actor).order_by(Desk.name)))
+
 
 def free_slots(desk: Desk, start: date, end: date, *, tutor_id: int | None = None,
                young_person_id: int | None = None, now: datetime | None = None) -> list[engine.Slot]:

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice as Choice
 
 from app import mail, navigation
-from app.bookings.forms import int_or_none, parse_slot, slot_value
+from app.bookings.forms import int_or_none, parse_slot, slot_buttons
 from app.domain.errors import DomainError
 from app.extensions import db, limiter
 from app.helpdesk import bp, services
@@ -38,7 +38,6 @@ from app.models import (
 from app.models.ticket import OTHER_TOPIC
 from app.people import services as people_services
 from app.policy import (
-    bookable_desks,
     can_assign_ticket,
     can_book,
     can_book_ticket,
@@ -352,8 +351,7 @@ def _picker(ticket, args) -> dict:
     service = args.get("service") or (ticket.topic if ticket.topic in DESK_SERVICES else "")
     if service not in DESK_SERVICES:
         service = ""
-    desks = [d for d in db.session.scalars(bookable_desks(sa.select(Desk).where(Desk.active.is_(True)), current_user)
-                                           .order_by(Desk.name)) if not service or service in d.services]
+    desks = booking_services.bookable_desks_offering(current_user, service)
     desk_id = int_or_none(args.get("desk")) or ticket.desk_id
     desk = next((d for d in desks if d.id == desk_id), None)
     today = people_services.today_local()
@@ -364,13 +362,9 @@ def _picker(ticket, args) -> dict:
     groups: OrderedDict = OrderedDict()
     if person and service and desk:
         tutors = {t.id: t for t in desk.tutors if t.active and can_book(current_user, desk, t)}
-        for slot in booking_services.free_slots(desk, day, day + timedelta(days=SLOT_DAYS - 1),
-                                                young_person_id=person.id):
-            if slot.tutor_id not in tutors:
-                continue
-            items = groups.setdefault(slot.start.astimezone(people_services.ROME).date(), [])
-            if len(items) < SLOTS_PER_DAY and (not items or items[-1][0].start != slot.start):
-                items.append((slot, tutors[slot.tutor_id], slot_value(slot.tutor_id, slot.start)))
+        groups, _next = slot_buttons(booking_services.free_slots(desk, day, day + timedelta(days=SLOT_DAYS - 1),
+                                                                 young_person_id=person.id),
+                                     tutors, per_day=SLOTS_PER_DAY)
     return dict(ticket=ticket, person=person, matches=matches, elsewhere=elsewhere, service=service,
                 services=DESK_SERVICES, desks=desks, desk=desk, day=day, next_day=day + timedelta(days=SLOT_DAYS),
                 groups=groups, modes=MODES, topics=services.topics())
